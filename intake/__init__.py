@@ -1,0 +1,70 @@
+"""intake: a worker-voice SMS hotline for labour-rights monitoring."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from typing import Any
+
+from flask import Flask, Response
+from sqlalchemy import text
+from sqlalchemy.exc import InterfaceError, OperationalError
+from werkzeug.exceptions import HTTPException
+
+from intake import db
+from intake.config import Config
+
+log = logging.getLogger(__name__)
+
+
+def create_app(test_config: Config | Mapping[str, Any] | None = None) -> Flask:
+    """Build the app: configuration, database, analysis, blueprints and error pages."""
+    if isinstance(test_config, Config):
+        config = test_config
+    else:
+        config = Config.from_env(overrides=test_config)
+    app = Flask(__name__, instance_relative_config=True)
+    app.config.update(
+        INTAKE=config,
+        SECRET_KEY=config.secret_key,
+        MAX_CONTENT_LENGTH=config.max_body_bytes,
+        MAX_FORM_MEMORY_SIZE=config.max_body_bytes,
+    )
+    logging.getLogger("intake").setLevel(config.log_level)
+    db.init_app(app, config.database_url, config.database_timeout)
+
+    from intake.pipeline.hotline import Hotline
+    from intake.sms.views import bp as sms_bp
+
+    app.extensions["intake.hotline"] = Hotline(config)
+    app.register_blueprint(sms_bp)
+    app.add_url_rule("/healthz", "healthz", _healthz)
+    app.register_error_handler(HTTPException, _http_error)
+    app.register_error_handler(OperationalError, _database_unavailable)
+    app.register_error_handler(InterfaceError, _database_unavailable)
+    return app
+
+
+def _healthz() -> Response:
+    with db.sessions()() as session:
+        session.execute(text("SELECT 1"))
+    return Response("ok\n", mimetype="text/plain")
+
+
+def _http_error(error: HTTPException) -> Response:
+    # Plain text: Twilio's debugger shows it, and nothing from the request is echoed back.
+    return Response(
+        f"{error.code} {error.name}: {error.description}\n",
+        status=error.code,
+        mimetype="text/plain",
+    )
+
+
+def _database_unavailable(error: Exception) -> Response:
+    log.error("database unavailable: %s", type(error).__name__)
+    return Response(
+        "503 Service Unavailable: the database cannot be reached; nothing was stored\n",
+        status=503,
+        mimetype="text/plain",
+        headers={"Retry-After": "30"},
+    )

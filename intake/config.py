@@ -1,0 +1,176 @@
+"""The one typed configuration, read from the environment once and validated at start-up."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import logging
+import os
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+from cryptography.fernet import Fernet
+
+from intake.pipeline.factory import DEFAULT_FACTORY_CODE_PATTERN
+from intake.pipeline.types import DEFAULT_LANGUAGES
+
+log = logging.getLogger(__name__)
+
+INSTANCE_DIR = Path(__file__).resolve().parents[1] / "instance"
+
+# The secrets that production must be given; development generates throwaway ones.
+SECRETS = ("secret_key", "pseudonym_pepper", "contact_keys", "text_keys", "twilio_auth_token")
+
+
+class ConfigError(RuntimeError):
+    """The environment does not describe a service that can safely start."""
+
+
+@dataclass(frozen=True)
+class Config:
+    """Everything intake reads from its environment; see the README's configuration table."""
+
+    env: str = "production"
+    database_url: str = ""
+    secret_key: str = ""
+    # Keyed hash of the phone number: the reporter's stable, irreversible identity.
+    pseudonym_pepper: str = ""
+    # Fernet keys, newest first: the newest encrypts, all decrypt (rotation without loss).
+    contact_keys: tuple[str, ...] = ()
+    # A separate key for original message texts, so one leaked key does not expose both.
+    text_keys: tuple[str, ...] = ()
+    twilio_auth_token: str = ""
+    twilio_account_sid: str = ""
+    # The URL Twilio calls, as Twilio sees it (behind a TLS proxy the app sees another one).
+    public_url: str = ""
+    languages: tuple[str, ...] = DEFAULT_LANGUAGES
+    thread_window: timedelta = timedelta(days=14)
+    original_text_retention: timedelta = timedelta(days=30)
+    max_body_bytes: int = 64 * 1024
+    # How long a request waits for a connection or a lock before answering 503.
+    database_timeout: float = 10.0
+    factory_code_pattern: str = DEFAULT_FACTORY_CODE_PATTERN
+    model_path: str = ""
+    log_level: str = "INFO"
+    generated: tuple[str, ...] = field(default=())
+
+    @property
+    def production(self) -> bool:
+        """Whether missing secrets are fatal (they are, unless INTAKE_ENV=development)."""
+        return self.env != "development"
+
+    @classmethod
+    def from_env(
+        cls,
+        environ: Mapping[str, str] | None = None,
+        overrides: Mapping[str, Any] | None = None,
+        *,
+        require_secrets: bool = True,
+    ) -> Config:
+        """Read the environment (and test overrides), fill development secrets, validate."""
+        env = os.environ if environ is None else environ
+        values: dict[str, Any] = {
+            "env": env.get("INTAKE_ENV", "production"),
+            "database_url": database_url(env),
+            "secret_key": env.get("INTAKE_SECRET_KEY", ""),
+            "pseudonym_pepper": env.get("INTAKE_PSEUDONYM_PEPPER", ""),
+            "contact_keys": _split(env.get("INTAKE_CONTACT_KEYS", "")),
+            "text_keys": _split(env.get("INTAKE_TEXT_KEYS", "")),
+            "twilio_auth_token": env.get("TWILIO_AUTH_TOKEN", ""),
+            "twilio_account_sid": env.get("TWILIO_ACCOUNT_SID", ""),
+            "public_url": env.get("INTAKE_PUBLIC_URL", ""),
+            "model_path": env.get("INTAKE_MODEL_PATH", ""),
+            "log_level": env.get("INTAKE_LOG_LEVEL", "INFO"),
+        }
+        if "INTAKE_LANGUAGES" in env:
+            values["languages"] = _split(env["INTAKE_LANGUAGES"])
+        if "INTAKE_THREAD_WINDOW_DAYS" in env:
+            values["thread_window"] = timedelta(days=float(env["INTAKE_THREAD_WINDOW_DAYS"]))
+        if "INTAKE_ORIGINAL_TEXT_RETENTION_DAYS" in env:
+            days = float(env["INTAKE_ORIGINAL_TEXT_RETENTION_DAYS"])
+            values["original_text_retention"] = timedelta(days=days)
+        if "INTAKE_MAX_BODY_BYTES" in env:
+            values["max_body_bytes"] = int(env["INTAKE_MAX_BODY_BYTES"])
+        if "INTAKE_DATABASE_TIMEOUT" in env:
+            values["database_timeout"] = float(env["INTAKE_DATABASE_TIMEOUT"])
+        if "INTAKE_FACTORY_CODE_PATTERN" in env:
+            values["factory_code_pattern"] = env["INTAKE_FACTORY_CODE_PATTERN"]
+        values.update(overrides or {})
+        config = cls(**values)
+        if not require_secrets:
+            return config
+        if not config.production:
+            config = config._with_development_secrets()
+        config.validate()
+        return config
+
+    def validate(self) -> None:
+        """Refuse to start with missing or malformed secrets."""
+        missing = [name for name in SECRETS if not getattr(self, name)]
+        if missing:
+            names = ", ".join(_ENV_NAMES[name] for name in missing)
+            raise ConfigError(
+                f"missing {names}: production needs every secret "
+                "(or set INTAKE_ENV=development for throwaway ones)"
+            )
+        for name in ("contact_keys", "text_keys"):
+            for key in getattr(self, name):
+                try:
+                    Fernet(key)
+                except ValueError as error:
+                    raise ConfigError(f"{_ENV_NAMES[name]}: not a Fernet key") from error
+        unknown = set(self.languages) - set(DEFAULT_LANGUAGES)
+        if unknown or not self.languages:
+            raise ConfigError(f"INTAKE_LANGUAGES: unsupported {sorted(unknown)}")
+
+    def _with_development_secrets(self) -> Config:
+        """Fill missing secrets from instance/dev-secrets.json, creating it once."""
+        missing = [name for name in SECRETS if not getattr(self, name)]
+        if not missing:
+            return self
+        path = INSTANCE_DIR / "dev-secrets.json"
+        stored: dict[str, Any] = json.loads(path.read_text()) if path.exists() else {}
+        if any(name not in stored for name in missing):
+            stored = {name: _generate(name) for name in SECRETS} | stored
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.touch(mode=0o600)
+            path.write_text(json.dumps(stored, indent=2))
+        filled: dict[str, Any] = {
+            name: tuple(stored[name]) if name.endswith("_keys") else stored[name]
+            for name in missing
+        }
+        log.warning(
+            "development mode: throwaway secrets from %s for %s; never use them in production",
+            path,
+            ", ".join(_ENV_NAMES[name] for name in missing),
+        )
+        return dataclasses.replace(self, generated=tuple(missing), **filled)
+
+
+_ENV_NAMES = {
+    "secret_key": "INTAKE_SECRET_KEY",
+    "pseudonym_pepper": "INTAKE_PSEUDONYM_PEPPER",
+    "contact_keys": "INTAKE_CONTACT_KEYS",
+    "text_keys": "INTAKE_TEXT_KEYS",
+    "twilio_auth_token": "TWILIO_AUTH_TOKEN",
+}
+
+
+def database_url(environ: Mapping[str, str] | None = None) -> str:
+    """DATABASE_URL, or the embedded SQLite file under instance/; migrations need no secrets."""
+    env = os.environ if environ is None else environ
+    return env.get("DATABASE_URL") or f"sqlite:///{INSTANCE_DIR / 'intake.sqlite'}"
+
+
+def _split(value: str) -> tuple[str, ...]:
+    return tuple(part.strip() for part in value.split(",") if part.strip())
+
+
+def _generate(name: str) -> Any:
+    if name.endswith("_keys"):
+        return [Fernet.generate_key().decode()]
+    return secrets.token_hex(32)

@@ -1,0 +1,67 @@
+"""A worker's number becomes a pseudonym at the edge; the number itself is only kept encrypted."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from dataclasses import dataclass
+
+import phonenumbers
+from cryptography.fernet import Fernet, MultiFernet
+
+from intake.config import Config
+
+
+@dataclass(frozen=True)
+class Sender:
+    """A parsed sender address: canonical form and region, both kept only in memory."""
+
+    canonical: str  # E.164 where the address is a phone number, else the address as sent
+    region: str | None  # ISO 3166, from the number's prefix
+
+
+def parse_address(address: str) -> Sender:
+    """Canonicalise a Twilio From/To address ("+66...", "whatsapp:+66...") for hashing."""
+    bare = address.strip().removeprefix("whatsapp:")
+    try:
+        number = phonenumbers.parse(bare, None)
+    except phonenumbers.NumberParseException:
+        return Sender(canonical=bare, region=None)
+    region = phonenumbers.region_code_for_number(number)
+    return Sender(
+        canonical=phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164),
+        region=region if region and region != "ZZ" else None,
+    )
+
+
+class Keyring:
+    """The keys of one deployment, each for one purpose."""
+
+    def __init__(self, config: Config) -> None:
+        self._pepper = config.pseudonym_pepper.encode()
+        self._contact = MultiFernet([Fernet(key) for key in config.contact_keys])
+        self._text = MultiFernet([Fernet(key) for key in config.text_keys])
+
+    def pseudonym(self, sender: Sender) -> str:
+        """The keyed hash that identifies a reporter without revealing the number."""
+        return hmac.new(self._pepper, sender.canonical.encode(), hashlib.sha256).hexdigest()
+
+    def encrypt_contact(self, sender: Sender) -> bytes:
+        """The number, encrypted for replies."""
+        return self._contact.encrypt(sender.canonical.encode())
+
+    def decrypt_contact(self, token: bytes) -> str:
+        """The number behind a stored contact token (only the sending worker needs this)."""
+        return self._contact.decrypt(token).decode()
+
+    def rotate_contact(self, token: bytes) -> bytes:
+        """The token re-encrypted under the newest contact key."""
+        return self._contact.rotate(token)
+
+    def encrypt_text(self, text: str) -> bytes:
+        """An original, unredacted message text, encrypted for its retention period."""
+        return self._text.encrypt(text.encode("utf-8", "surrogatepass"))
+
+    def decrypt_text(self, token: bytes) -> str:
+        """The original text behind a stored token."""
+        return self._text.decrypt(token).decode("utf-8", "surrogatepass")

@@ -1,0 +1,59 @@
+"""The inbound SMS as the webhook receives it: only the fields intake keeps, made safe to store."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from werkzeug.datastructures import MultiDict
+
+# C0 and C1 controls except tab, newline and carriage return; PostgreSQL rejects NUL outright.
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+_SID = re.compile(r"^[A-Z]{2}[0-9a-fA-F]{32}$")
+
+
+class MalformedSms(ValueError):
+    """The request is signed but is not an SMS webhook intake can store."""
+
+
+@dataclass(frozen=True)
+class InboundSms:
+    """An SMS from Twilio. FromCity, FromState and FromZip are dropped: they locate the worker."""
+
+    sid: str
+    sender: str
+    to: str
+    body: str  # exactly as received, for the encrypted original
+    from_country: str | None = None
+    num_media: int = 0
+
+    @property
+    def text(self) -> str:
+        """The body, safe for any database and any page: control characters become U+FFFD."""
+        return _CONTROL.sub("\ufffd", self.body)
+
+    @classmethod
+    def from_form(cls, form: MultiDict[str, str]) -> InboundSms:
+        """Parse Twilio's form fields; raise MalformedSms naming what is missing or wrong."""
+        sid = form.get("MessageSid") or form.get("SmsMessageSid") or ""
+        fields = {"MessageSid": sid, "From": form.get("From"), "To": form.get("To")}
+        missing = [name for name, value in fields.items() if not value]
+        if "Body" not in form:
+            missing.append("Body")
+        if missing:
+            raise MalformedSms(f"missing field(s): {', '.join(missing)}")
+        if not _SID.match(sid):
+            raise MalformedSms("MessageSid is not a Twilio message SID")
+        country = (form.get("FromCountry") or "").strip().upper()
+        try:
+            num_media = int(form.get("NumMedia") or 0)
+        except ValueError as error:
+            raise MalformedSms("NumMedia is not a number") from error
+        return cls(
+            sid=sid,
+            sender=form["From"],
+            to=form["To"],
+            body=form["Body"],
+            from_country=country if re.fullmatch(r"[A-Z]{2}", country) else None,
+            num_media=max(0, min(num_media, 10)),
+        )
