@@ -8,7 +8,8 @@ import secrets
 import sys
 import urllib.error
 import urllib.request
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
 from xml.etree import ElementTree
 
@@ -18,9 +19,12 @@ from flask.cli import FlaskGroup, with_appcontext
 from twilio.request_validator import RequestValidator
 
 from intake import create_app, migrate
-from intake.config import Config, database_url
+from intake.config import INSTANCE_DIR, Config, database_url
 from intake.db import sessions
 from intake.pipeline.identity import parse_address
+
+if TYPE_CHECKING:
+    from intake.pipeline.analyze import Analysis
 
 
 def _development_by_default() -> None:
@@ -157,6 +161,70 @@ def analyze() -> None:
             hotline_region=parse_address(str(item.get("to") or "")).region,
         )
         click.echo(json.dumps(analysis.as_json(), ensure_ascii=False))
+
+
+@main.command()
+def reanalyze() -> None:
+    """Analyse again every message whose analysis failed when it arrived."""
+    from intake.pipeline.reanalyze import reanalyze as run
+
+    app: Flask = current_app
+    done, failed = run(sessions(app)(), app.extensions["intake.hotline"])
+    click.echo(f"reanalysed {done} messages; {failed} still failing")
+
+
+@main.group()
+def model() -> None:
+    """The category classifier that learns from monitors' corrections."""
+
+
+@model.command("train", with_appcontext=False)
+@click.option("--out", type=click.Path(dir_okay=False), default=None, help="Model file to write.")
+@click.option("--seed", default=0, show_default=True)
+def model_train(out: str | None, seed: int) -> None:
+    """Fit on monitors' labels and lexicon seeds; print held-out precision and recall; save."""
+    from intake.pipeline.learning import labelled_examples
+    from intake.pipeline.model import evaluate_model, format_model_report, seed_examples, split
+    from intake.pipeline.model import train as fit
+
+    config = Config.from_env(require_secrets=False)
+    labels = labelled_examples(config.database_url)
+    seeds = seed_examples()
+    click.echo(f"examples: {len(labels)} monitor labels, {len(seeds)} lexicon seeds")
+    training, held_out = split([*labels, *seeds], seed=seed)
+    click.echo(f"held-out evaluation ({len(held_out)} examples, model trained on the rest):")
+    click.echo(format_model_report(evaluate_model(fit(training, seed=seed), held_out)))
+    # The saved model learns from every example; the figures above are its honest estimate.
+    path = Path(out or config.model_path or INSTANCE_DIR / "category-model.npz")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fit([*labels, *seeds], seed=seed).save(path)
+    click.echo(f"saved {path}; set INTAKE_MODEL_PATH={path} to use it")
+
+
+@model.command("evaluate", with_appcontext=False)
+@click.option("--model", "model_path", type=click.Path(dir_okay=False), default=None)
+def model_evaluate(model_path: str | None) -> None:
+    """Run the whole analysis on the labelled evaluation set and print its figures."""
+    from intake.pipeline.analyze import Analyzer
+    from intake.pipeline.evaluate import evaluate, format_report, load_evaluation_set
+
+    config = Config.from_env(require_secrets=False)
+    analyzer = Analyzer(
+        languages=config.languages,
+        factory_code_pattern=config.factory_code_pattern,
+        model_path=model_path or config.model_path or None,
+    )
+
+    def analyze_one(text: str, sender: str, hotline: str) -> Analysis:
+        return analyzer.analyze(
+            text,
+            sender_region=parse_address(sender or "").region,
+            hotline_region=parse_address(hotline or "").region,
+        )
+
+    items = load_evaluation_set(languages=config.languages)
+    click.echo(f"evaluation set: {len(items)} messages; model: {model_path or 'none'}")
+    click.echo(format_report(evaluate(analyze_one, items)))
 
 
 @main.command("check-config")

@@ -50,6 +50,8 @@ class Config:
     languages: tuple[str, ...] = DEFAULT_LANGUAGES
     thread_window: timedelta = timedelta(days=14)
     original_text_retention: timedelta = timedelta(days=30)
+    # Roles that may see a message as the worker wrote it; everyone else sees redacted text.
+    original_text_roles: tuple[str, ...] = ("admin", "coordinator")
     max_body_bytes: int = 64 * 1024
     # How long a request waits for a connection or a lock before answering 503.
     database_timeout: float = 10.0
@@ -93,6 +95,8 @@ class Config:
         if "INTAKE_ORIGINAL_TEXT_RETENTION_DAYS" in env:
             days = float(env["INTAKE_ORIGINAL_TEXT_RETENTION_DAYS"])
             values["original_text_retention"] = timedelta(days=days)
+        if "INTAKE_ORIGINAL_TEXT_ROLES" in env:
+            values["original_text_roles"] = _split(env["INTAKE_ORIGINAL_TEXT_ROLES"])
         if "INTAKE_MAX_BODY_BYTES" in env:
             values["max_body_bytes"] = int(env["INTAKE_MAX_BODY_BYTES"])
         if "INTAKE_DATABASE_TIMEOUT" in env:

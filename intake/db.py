@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
-from typing import Any
+import fcntl
+import os
+import threading
+import time
+import weakref
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, nullcontext
+from typing import Any, TypeVar
 
 from flask import Flask, current_app, g
 from sqlalchemy import Engine, MetaData, create_engine, event
 from sqlalchemy.engine.interfaces import DBAPIConnection
+from sqlalchemy.exc import OperationalError, SQLAlchemyError
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 
 # Named constraints, so SQLite and PostgreSQL migrations name (and drop) them alike.
@@ -22,6 +28,7 @@ NAMING_CONVENTION = {
 
 
 WRITE_OPTION = "intake_write"
+T = TypeVar("T")
 
 
 class Base(DeclarativeBase):
@@ -37,9 +44,16 @@ def make_engine(url: str, timeout: float = 10.0) -> Engine:
     quick 503 rather than a request that Twilio times out on.
     """
     engine = create_engine(
-        url, hide_parameters=True, pool_pre_ping=True, connect_args=_connect_args(url, timeout)
+        url,
+        hide_parameters=True,
+        # A server restart leaves dead pooled connections; a local SQLite file never does.
+        pool_pre_ping=not url.startswith("sqlite"),
+        connect_args=_connect_args(url, timeout),
     )
     if engine.dialect.name == "sqlite":
+        database = engine.url.database
+        if database and database != ":memory:" and not database.startswith("file:"):
+            _WRITER_LOCKS[engine] = WriterLock(f"{database}-writer.lock", timeout)
         busy = int(timeout * 1000)
         event.listen(engine, "connect", lambda conn, record: _sqlite_on_connect(conn, busy))
         event.listen(engine, "begin", _sqlite_on_begin)
@@ -83,9 +97,63 @@ def write_transaction(session: Session) -> Iterator[Session]:
     "database is locked" when another process wrote in between, without waiting for
     busy_timeout; readers keep plain transactions so that they never block writers.
     """
-    with session.begin():
+    lock = _writer_lock(session.get_bind())
+    with lock if lock is not None else nullcontext(), session.begin():
         session.connection(execution_options={WRITE_OPTION: True})
         yield session
+
+
+class WriterLock:
+    """Serialises the writers of one SQLite file across threads and processes.
+
+    SQLite's own busy handler sleeps in steps of up to 100 ms while another process writes, so
+    a few gunicorn workers writing at once spend most of their time asleep. A kernel file lock
+    hands over as soon as the writer is done; `timeout` still ends in a 503.
+    """
+
+    def __init__(self, path: str, timeout: float) -> None:
+        self._path = path
+        self._timeout = timeout
+        self._threads = threading.Lock()
+        self._fd: int | None = None
+        self._pid = 0
+
+    def __enter__(self) -> None:
+        deadline = time.monotonic() + self._timeout
+        if not self._threads.acquire(timeout=self._timeout):
+            raise _lock_timeout()
+        try:
+            # flock belongs to the open file: a forked worker must open its own.
+            if self._fd is None or self._pid != os.getpid():
+                self._fd = os.open(self._path, os.O_RDWR | os.O_CREAT, 0o600)
+                self._pid = os.getpid()
+            while True:
+                try:
+                    fcntl.flock(self._fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    return
+                except BlockingIOError:
+                    if time.monotonic() > deadline:
+                        raise _lock_timeout() from None
+                    time.sleep(0.0005)
+        except BaseException:
+            self._threads.release()
+            raise
+
+    def __exit__(self, *_exc: object) -> None:
+        if self._fd is not None:
+            fcntl.flock(self._fd, fcntl.LOCK_UN)
+        self._threads.release()
+
+
+def _lock_timeout() -> OperationalError:
+    return OperationalError("acquire SQLite writer lock", None, TimeoutError("writer lock"))
+
+
+def _writer_lock(bind: Any) -> WriterLock | None:
+    return _WRITER_LOCKS.get(getattr(bind, "engine", bind))
+
+
+_WRITER_LOCKS: weakref.WeakKeyDictionary[Engine, WriterLock] = weakref.WeakKeyDictionary()
 
 
 def init_app(app: Flask, url: str, timeout: float) -> None:
@@ -119,3 +187,22 @@ def dispose(app: Flask) -> None:
     """Close every pooled connection of the app's engine (tests, forked workers)."""
     engine = sessions(app).kw["bind"]
     engine.dispose()
+    _WRITER_LOCKS.pop(engine, None)
+
+
+def read_existing(url: str, reader: Callable[[Session], T], default: T) -> T:
+    """`reader` run on the database at `url`, or `default` where there is no database (yet).
+
+    For commands that must work on a fresh install: connecting would create an empty SQLite
+    file, and an unmigrated database has no tables.
+    """
+    if url.startswith("sqlite:///") and not os.path.exists(url.removeprefix("sqlite:///")):
+        return default
+    engine = make_engine(url)
+    try:
+        with Session(engine) as session:
+            return reader(session)
+    except SQLAlchemyError:
+        return default
+    finally:
+        engine.dispose()

@@ -11,12 +11,13 @@ from typing import Any
 
 import pytest
 from click.testing import CliRunner
-from conftest import ACCOUNT_SID, AUTH_TOKEN
 from sqlalchemy import create_engine, func, select
 from sqlalchemy.orm import Session
 
 from intake.cli import main
 from intake.models import Factory, Message, Report
+
+from conftest import ACCOUNT_SID, AUTH_TOKEN
 
 
 @pytest.fixture
@@ -98,3 +99,29 @@ def test_analyze_works_on_a_fresh_install_without_database_or_secrets(tmp_path: 
     assert plain["language"] == "en"
     assert "error" in broken
     assert not missing.exists()
+
+
+def test_model_train_learns_from_labels_and_evaluate_reports_figures(
+    environment: dict[str, str], twilio: Any, session: Session, tmp_path: Path
+) -> None:
+    from intake.models import Report
+    from intake.triage import confirm_categories
+
+    twilio.sms("the agent holds our passports, we cannot go home", sender="+447700900400")
+    with session.begin():
+        confirm_categories(session, session.scalars(select(Report)).one(), ["forced_labour"])
+    model = tmp_path / "model.npz"
+    runner = CliRunner()
+
+    trained = runner.invoke(main, ["model", "train", "--out", str(model)], env=environment)
+    assert trained.exit_code == 0, trained.output
+    assert "1 monitor labels" in trained.output
+    header = next(line for line in trained.output.splitlines() if line.startswith("lang"))
+    assert header.split()[1:3] == ["P", "R"]  # precision and recall per language
+    assert "(all)" in trained.output
+    assert model.exists()
+
+    evaluated = runner.invoke(main, ["model", "evaluate", "--model", str(model)], env=environment)
+    assert evaluated.exit_code == 0, evaluated.output
+    for figure in ("language", "urgent", "leak"):
+        assert figure in evaluated.output.lower()

@@ -16,12 +16,13 @@ from typing import Any
 from urllib.parse import urlencode
 
 import pytest
-from conftest import ACCOUNT_SID, AUTH_TOKEN, REPO, form
 from sqlalchemy import create_engine, func, select
 from sqlalchemy.orm import Session
 from twilio.request_validator import RequestValidator
 
 from intake.models import Message, Report, Reporter
+
+from conftest import ACCOUNT_SID, AUTH_TOKEN, REPO, form
 
 pytestmark = pytest.mark.slow
 

@@ -195,6 +195,16 @@ def test_features_fold_accents_digits_case_and_placeholders() -> None:
     assert not np.array_equal(features("นอน", settings), features("นาน", settings))
 
 
+def test_a_seed_term_matches_inside_a_message_in_any_script() -> None:
+    settings = FeatureSettings()
+    for term, message in [
+        ("工资", "这个月工资又拖了"),  # no spaces between words
+        ("ค่าแรง", "ค่าแรงไม่ถึงขั้นต่ำ วันละ 300"),
+        ("gaji", "gaji bulan ni x masuk lagi"),
+    ]:
+        assert set(features(term, settings)) <= set(features(message, settings)), term
+
+
 def test_training_needs_two_classes() -> None:
     with pytest.raises(ValueError, match="positive and negative"):
         train([Example("a", "en", ("wages",)), Example("b", "en", ("wages",))])

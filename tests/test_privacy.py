@@ -7,9 +7,10 @@ import re
 
 import phonenumbers
 import pytest
-from conftest import Twilio
 from flask import Flask
 from sqlalchemy import create_engine, inspect, text
+
+from conftest import Twilio
 
 # Invented numbers in several countries (all-zero or fictional ranges where one exists).
 SENDERS = ["+8613800000001", "+66812340001", "+84901230001", "+60123400001", "+447700900555"]

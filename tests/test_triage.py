@@ -6,9 +6,10 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from conftest import Twilio
 from intake.models import CategoryLabel, Report
 from intake.triage import UnknownCategory, confirm_categories
+
+from conftest import Twilio
 
 
 def test_a_correction_replaces_the_analysis_and_is_stored_as_a_label(

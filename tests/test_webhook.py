@@ -6,7 +6,6 @@ from datetime import timedelta
 from xml.etree import ElementTree
 
 import pytest
-from conftest import HOTLINE, Twilio, form
 from flask import Flask
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -14,6 +13,8 @@ from werkzeug.test import TestResponse
 
 from intake.models import Direction, Message, MessageKind, Report, Reporter, utcnow
 from intake.pipeline.codes import ALPHABET, LENGTH
+
+from conftest import HOTLINE, Twilio, form
 
 
 def replies(response: TestResponse) -> list[str]:

@@ -125,6 +125,20 @@ def shared_analyzer(
     )
 
 
+# What monitors see of a message whose analysis failed: never the unredacted text.
+WITHHELD = "[text withheld: analysis failed; see the original]"
+
+
+def failed_analysis(language: str) -> Analysis:
+    """A placeholder analysis that hides the text, for a message the analysis crashed on."""
+    return Analysis(
+        language=LanguageGuess(language, 0.0, "default"),
+        redaction=Redaction(WITHHELD, {}),
+        categorization=Categorization((CategoryScore("other", 0.0, ("analysis failed",)),), False),
+        factory=None,
+    )
+
+
 def _load_model(path: str | Path | None) -> CategoryModel | None:
     if not path or not Path(path).exists():
         return None

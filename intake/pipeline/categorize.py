@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 import tomllib
 import unicodedata
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cache, lru_cache
 from importlib import resources
@@ -24,6 +24,7 @@ from intake.pipeline.types import (
 
 URGENT = "urgent"
 OTHER = "other"
+IGNORE = "ignore"
 LEXICON_CODES: tuple[str, ...] = tuple(code for code in CATEGORY_CODES if code != OTHER)
 
 # A term from another language's lexicon counts half: code-mixing and misdetected languages are
@@ -41,6 +42,14 @@ _SIBLINGS: Mapping[str, frozenset[str]] = MappingProxyType(
     {"ms": frozenset({"id"}), "id": frozenset({"ms"})}
 )
 _ALWAYS_FULL = frozenset({"en"})  # workers everywhere mix in English ("OT", "salary", "agent")
+# A term may name an age as a placeholder ("umur {age}", "{age} வயசு"): it stands for every
+# age written in digits, so a linguist writes the phrase once. Ages under 18 are minors; under
+# 15 is below the minimum working age in the hotline's countries.
+PLACEHOLDERS: Mapping[str, tuple[str, ...]] = MappingProxyType({
+    "{age}": tuple(str(age) for age in range(6, 18)),
+    "{young_age}": tuple(str(age) for age in range(6, 15)),
+})
+_PLACEHOLDER_IN_TERM = re.compile(r"\{[a-z_]*\}")
 
 # Letters and marks of scripts that separate words with spaces. A term in these scripts must
 # start (and, unless its lexicon says suffixes attach, end) at the edge of such a run. Python's
@@ -68,12 +77,15 @@ _FOLD_CHARS: dict[int, str | None] = {
 for _zero in (0x0966, 0x09E6, 0x0BE6, 0x0E50, 0x1040, 0x17E0):
     _FOLD_CHARS.update({_zero + n: str(n) for n in range(10)})
 _FOLD = str.maketrans(_FOLD_CHARS)
+# Most texts hold none of those characters; a search is much cheaper than translate().
+_FOLD_NEEDED = re.compile("[" + "".join(re.escape(chr(code)) for code in _FOLD_CHARS) + "]")
 # Three or more repeats inside a word are emphasis in any script ("ไม่จ่ายยยย", "helppp"); in
 # Latin script even doubles go, so "pasport" meets "passport". Digits ("1000") and a word that
 # is one letter repeated (the Philippine "SSS") are left alone: the first alternative matches
 # such a whole-word run and the template puts it back unchanged.
+_TRIPLE = re.compile(r"(\D)\1\1")
 _RUN3 = re.compile(r"(?<!\w)(\D)(\1{2,})(?!\w)|(\D)\3{2,}")
-_LATIN_DOUBLE = re.compile(r"(?<![a-z])([a-z])(\1+)(?![a-z])|([a-z])\3+")
+_LATIN_DOUBLE = re.compile(r"([a-z])\1+")
 _SPACES = re.compile(r"\s+")
 # Spaces typed inside a Thai, Khmer, Myanmar or Chinese phrase ("ไม่ จ่าย เงินเดือน") are dropped
 # so that multi-word terms still match.
@@ -107,11 +119,14 @@ class Lexicon:
     # Per taxonomy code or URGENT: word pairs whose order and distance vary too much for a
     # phrase ("the exit on floor 3 is blocked", "I complained ... they fired me").
     pairs: Mapping[str, tuple[Pair, ...]] = field(default_factory=lambda: MappingProxyType({}))
+    # Phrases that contain a term but mean something else (Bengali "ইউনিয়ন পরিষদ" is local
+    # government, not a union): they are matched like terms, and then count for nothing.
+    ignore: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
 class _Entry:
-    target: str  # a taxonomy code or URGENT
+    target: str  # a taxonomy code, URGENT or IGNORE
     language: str
     term: str  # as written in the lexicon: this is what monitors see
     closed: bool  # must end at a word edge
@@ -144,11 +159,23 @@ def normalize(text: str) -> str:
         text = unicodedata.normalize("NFD", text)
         text = _LATIN_MARKS.sub("", text)
         text = unicodedata.normalize("NFC", text)
-    text = text.translate(_FOLD)
-    text = _RUN3.sub(r"\1\2\3", text)
-    text = _LATIN_DOUBLE.sub(r"\1\2\3", text)
+    if _FOLD_NEEDED.search(text):
+        text = text.translate(_FOLD)
+    if _TRIPLE.search(text):
+        text = _RUN3.sub(r"\1\2\3", text)
+    text = _LATIN_DOUBLE.sub(_single_letter(text), text)
     text = _SPACES.sub(" ", text).strip()
     return text if text.isascii() else _UNSPACED_GAP.sub("", text)
+
+
+def _single_letter(text: str) -> Callable[[re.Match[str]], str]:
+    def replace(match: re.Match[str]) -> str:
+        start, end = match.span()
+        alone = (start == 0 or not text[start - 1].isalpha()) and (
+            end == len(text) or not text[end].isalpha())
+        return match.group() if alone else match.group(1)
+
+    return replace
 
 
 def load_lexicons(languages: Sequence[str] = DEFAULT_LANGUAGES) -> dict[str, Lexicon]:
@@ -198,8 +225,12 @@ def parse_lexicon(source: str, language: str) -> Lexicon:
             for row in _rows(table.get("pairs", []), f"{where}.pairs")
         )
     urgent = categories.pop(URGENT)
+    ignore = data.get(IGNORE)
+    ignored = () if ignore is None else _strings(
+        ignore.get("terms") if isinstance(ignore, dict) else None, f"{language}: ignore.terms")
     return Lexicon(language, MappingProxyType(categories), urgent, prefix_match,
-                   MappingProxyType({target: rows for target, rows in pairs.items() if rows}))
+                   MappingProxyType({target: rows for target, rows in pairs.items() if rows}),
+                   ignored)
 
 
 def _strings(value: object, where: str) -> tuple[str, ...]:
@@ -207,7 +238,19 @@ def _strings(value: object, where: str) -> tuple[str, ...]:
         raise LexiconError(f"{where}: must be a non-empty list")
     if not all(isinstance(term, str) and normalize(term) for term in value):
         raise LexiconError(f"{where}: every term must be a non-empty string")
-    return tuple(value)
+    return tuple(expanded for term in value for expanded in _expand(term, where))
+
+
+def _expand(term: str, where: str) -> Iterator[str]:
+    found = _PLACEHOLDER_IN_TERM.search(term)
+    if found is None:
+        yield term
+        return
+    values = PLACEHOLDERS.get(found.group())
+    if values is None:
+        raise LexiconError(f"{where}: unknown placeholder {found.group()} in {term!r}")
+    for value in values:
+        yield from _expand(term.replace(found.group(), value, 1), where)
 
 
 def _rows(value: object, where: str) -> list[dict[str, object]]:
@@ -231,10 +274,12 @@ def categorize(
     if matcher.pairs is not None:
         _add_pairs(hits, _scan(matcher.pairs, folded, full))
 
+    hits.pop(IGNORE, None)
     urgent = hits.pop(URGENT, {})
     scored = [_score(code, found) for code, found in hits.items()]
     scored.sort(key=lambda item: (-item.score, LEXICON_CODES.index(item.code)))
     return Categorization(
+        # "other" is what the taxonomy says a report is when nothing else fits.
         categories=tuple(scored) or (CategoryScore(OTHER, 1.0),),
         urgent=bool(urgent),
         urgent_evidence=_evidence(urgent),
@@ -267,6 +312,8 @@ def _add(hits: _Hits, target: str, key: str, weight: float, evidence: str, start
 def _add_pairs(hits: _Hits, scanned: Iterable[tuple[str, _Entry, float, int]]) -> None:
     sides: dict[tuple[int, int], tuple[float, _Entry, int]] = {}
     for _, entry, weight, start in scanned:
+        if entry.pair < 0:  # an ignored phrase
+            continue
         best = sides.get((entry.pair, entry.side))
         if best is None or weight > best[0]:
             sides[(entry.pair, entry.side)] = (weight, entry, start)
@@ -299,8 +346,12 @@ def _matcher(lexicons: tuple[Lexicon, ...]) -> _Matcher:
     pairs: list[_Row] = []
     number = 0
     for lexicon in lexicons:
-        for target, listed in [*lexicon.categories.items(), (URGENT, lexicon.urgent)]:
+        listed_by_target = [*lexicon.categories.items(), (URGENT, lexicon.urgent),
+                            (IGNORE, lexicon.ignore)]
+        for target, listed in listed_by_target:
             terms.extend(_row(lexicon, term, target) for term in listed)
+        # An ignored phrase hides its words from pairs as well ("on the other hand" + "cut").
+        pairs.extend(_row(lexicon, term, IGNORE) for term in lexicon.ignore)
         for target, rows in lexicon.pairs.items():
             for pair in rows:
                 pairs.extend(_row(lexicon, term, target, number, 0) for term in pair.first)
@@ -310,7 +361,8 @@ def _matcher(lexicons: tuple[Lexicon, ...]) -> _Matcher:
     for row in [*terms, *pairs]:
         users.setdefault(_script(row[0]), set()).add(row[1])
     shared = {script for script, languages in users.items() if len(languages) > 1}
-    return _Matcher(_table(terms, shared), _table(pairs, shared) if pairs else None)
+    paired = any(row[5] >= 0 for row in pairs)
+    return _Matcher(_table(terms, shared), _table(pairs, shared) if paired else None)
 
 
 def _row(lexicon: Lexicon, term: str, target: str, pair: int = -1, side: int = 0) -> _Row:
@@ -352,17 +404,25 @@ def _alternation(keys: Iterable[str], open_keys: set[str]) -> str:
     """One regex over every key, factored as a trie so each position tries few branches."""
     groups: dict[tuple[str, bool], _TrieNode] = {}
     for key in keys:
-        spaced = _WORD_CHAR.fullmatch(key[0]) is not None
-        node = groups.setdefault((_script(key[0]), spaced), _TrieNode())
+        starts_word = _WORD_CHAR.fullmatch(key[0]) is not None
+        node = groups.setdefault((_script(key[0]), starts_word), _TrieNode())
         for char in key:
             node = node.children.setdefault(char, _TrieNode())
         node.end = key in open_keys
-    branches = []
-    for (_, spaced), root in sorted(groups.items()):
+    # Each position is tested against few branches: a spaced-script key can only start a word,
+    # and a class test on the first letter skips every other script's trie.
+    spaced: list[str] = []
+    unspaced: list[str] = []
+    unspaced_first = ""
+    for (_, starts_word), root in sorted(groups.items()):
         first = "".join(re.escape(char) for char in sorted(root.children))
-        # The lookahead lets the engine skip a whole script's trie with one class test.
-        guard = f"(?<![{_WORD_CLASS}])" if spaced else ""
-        branches.append(f"{guard}(?=[{first}]){_trie(root)}")
+        (spaced if starts_word else unspaced).append(f"(?=[{first}]){_trie(root)}")
+        unspaced_first += "" if starts_word else first
+    branches = []
+    if spaced:
+        branches.append(f"(?<![{_WORD_CLASS}])(?:{'|'.join(spaced)})")
+    if unspaced:
+        branches.append(f"(?=[{unspaced_first}])(?:{'|'.join(unspaced)})")
     return "|".join(branches)
 
 

@@ -3,19 +3,21 @@
 from __future__ import annotations
 
 import threading
+import time
 from datetime import datetime
-from pathlib import Path
 
 from sqlalchemy import func, select
-from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from intake.config import Config
-from intake.db import make_engine
+from intake.db import read_existing
 from intake.models import Factory
 from intake.pipeline.analyze import Analyzer, shared_analyzer
 from intake.pipeline.identity import Keyring
 from intake.pipeline.types import FactoryRef
+
+# A new or renamed factory is recognised in messages within this many seconds.
+FACTORY_RECHECK = 5.0
 
 
 class Hotline:
@@ -28,10 +30,15 @@ class Hotline:
             config.languages, config.factory_code_pattern, config.model_path or None
         )
         self._factories_seen: tuple[int, datetime | None] | None = None
+        self._factories_checked = -FACTORY_RECHECK
         self._lock = threading.Lock()
 
     def analyzer(self, session: Session) -> Analyzer:
-        """The analyzer, knowing the Factory table as it is now (one cheap query to check)."""
+        """The analyzer, knowing the Factory table as of at most FACTORY_RECHECK seconds ago."""
+        now = time.monotonic()
+        if now - self._factories_checked < FACTORY_RECHECK:
+            return self._analyzer
+        self._factories_checked = now
         seen = session.execute(select(func.count(Factory.id), func.max(Factory.updated_at))).one()
         fingerprint = (seen[0], seen[1])
         if fingerprint != self._factories_seen:
@@ -42,6 +49,11 @@ class Hotline:
         return self._analyzer
 
 
+    def forget_factories(self) -> None:
+        """Re-read the Factory table before the next message (after editing factories)."""
+        self._factories_checked = -FACTORY_RECHECK
+
+
 def load_factories(session: Session) -> list[FactoryRef]:
     """Every factory's code and names, as the analysis needs them."""
     return [FactoryRef(factory.code, factory.names) for factory in session.scalars(select(Factory))]
@@ -49,13 +61,4 @@ def load_factories(session: Session) -> list[FactoryRef]:
 
 def factories_at(url: str) -> list[FactoryRef]:
     """The factories in the database at `url`, or none where there is no database (yet)."""
-    if url.startswith("sqlite:///") and not Path(url.removeprefix("sqlite:///")).exists():
-        return []  # connecting would create an empty file
-    engine = make_engine(url)
-    try:
-        with Session(engine) as session:
-            return load_factories(session)
-    except SQLAlchemyError:
-        return []
-    finally:
-        engine.dispose()
+    return read_existing(url, load_factories, [])

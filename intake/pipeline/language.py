@@ -1,8 +1,9 @@
 """Which configured language an SMS is written in, decided offline in well under a millisecond.
 
 The order of evidence: the writing system (certain, and enough for most Asian scripts), then
-marker words a linguist can review in `data/language_markers.toml` (romanised Nepali and
-Hindi, Vietnamese without tone marks, Malay versus Indonesian, Tagalog in Taglish), then the
+marker words a linguist can review in `data/language_markers.toml` (romanised Nepali, Hindi,
+Bengali, Tamil, Khmer, Burmese and Thai, Vietnamese without tone marks, Malay versus
+Indonesian, Tagalog in Taglish), then the
 lingua detector among the configured Latin-script languages, then what we already know: the
 reporter's earlier language and the hotline's country (`data/language_countries.toml`).
 """
@@ -113,6 +114,9 @@ _STRONG, _WEAK, _LEAD = 3, 1, 3  # one strong word is a lead; two weak words are
 _SIGNAL_SCORE, _SIGNAL_WORDS = 4, 2  # below this the word lists have no say at all
 _SURE_SCORE, _SURE_WORDS, _SURE_SHARE = 7, 3, 0.25  # above this lingua is not even asked
 _OVERRIDE_SHARE = 0.2
+# Romanised Bengali, Tamil, Khmer... are invisible to lingua, which is then sure of some
+# other language: against a sure lingua their words need two strong ones or three in all.
+_UNSEEN_SCORE, _UNSEEN_WORDS = 2 * _STRONG, 3
 # Lingua (low-accuracy mode) is right 98% of the time above this confidence on 2-12 word
 # snippets and 40-75% below it, where markers, the reporter and the country do better.
 _LINGUA_SURE = 0.9
@@ -132,6 +136,7 @@ class _Evidence:
     """What the marker words say: the leading languages (near ties kept) and how strongly."""
 
     leaders: tuple[str, ...]
+    strong: frozenset[str]  # leaders with a strong word's worth of evidence of their own
     score: int
     words: int
     share: float
@@ -150,7 +155,7 @@ class _Evidence:
         return round(min(0.95, 0.5 + 0.04 * self.score), 3)
 
 
-_NO_EVIDENCE = _Evidence((), 0, 0, 0.0)
+_NO_EVIDENCE = _Evidence((), frozenset(), 0, 0, 0.0)
 
 
 class LanguageDetector:
@@ -287,10 +292,18 @@ class LanguageDetector:
                 return self._settle(
                     evidence.leaders, probs, known, country, evidence.confidence, source
                 )
+            unseen = all(code not in self._lingua_codes for code in evidence.leaders)
             if (
                 top is None
                 or evidence.sure
-                or evidence.share >= _OVERRIDE_SHARE
+                or (
+                    evidence.share >= _OVERRIDE_SHARE
+                    and (
+                        not unseen
+                        or evidence.score >= _UNSEEN_SCORE
+                        or evidence.words >= _UNSEEN_WORDS
+                    )
+                )
                 or probs[top] < _LINGUA_SURE
                 or any(top in self._confusable.get(c, ()) for c in evidence.leaders)
             ):
@@ -310,10 +323,10 @@ class LanguageDetector:
             # lingua and what we know about the reporter.
             hinted = [
                 code
-                for code in evidence.leaders
+                for code in evidence.strong
                 if probs.get(code, 0.0) >= _PLAUSIBLE or code not in self._lingua_codes
             ]
-            if hinted and evidence.score >= _STRONG:
+            if hinted:
                 return self._settle(hinted, probs, known, country, evidence.confidence, "lexicon")
             if known is not None:
                 return LanguageGuess(known, 0.5, "reporter")
@@ -359,7 +372,8 @@ class LanguageDetector:
             sorted((c for c, s in scores.items() if s > best - _LEAD), key=self._order.__getitem__)
         )
         top = max(leaders, key=lambda c: (scores[c], words[c]))
-        return _Evidence(leaders, best, words[top], hits[top] / words_in_text)
+        strong = frozenset(c for c in leaders if scores[c] >= _STRONG)
+        return _Evidence(leaders, strong, best, words[top], hits[top] / words_in_text)
 
     def _lingua_probs(self, text: str) -> dict[str, float]:
         """Lingua's relative confidence for each language it was built with."""

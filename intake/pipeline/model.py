@@ -146,9 +146,7 @@ class CategoryModel:
         ids = features(text, self.settings)
         rows = self._rows[ids]
         known = rows[rows >= 0]
-        # Binary features scaled to unit length, so a long message is not louder than a short.
-        scale = 1.0 / np.sqrt(len(ids)) if len(ids) else 0.0
-        scores = self._intercepts + scale * self._weights[known].sum(axis=0, dtype=np.float32)
+        scores = self._intercepts + self._weights[known].sum(axis=0, dtype=np.float32)
         probabilities = 1.0 / (1.0 + np.exp(-scores.astype(np.float64)))
         return dict(zip(self.codes, probabilities.tolist(), strict=True))
 
@@ -312,14 +310,9 @@ def _matrix(texts: Sequence[str], settings: FeatureSettings) -> csr_matrix:
     indptr = np.zeros(len(rows) + 1, dtype=np.int64)
     indptr[1:] = np.cumsum([len(row) for row in rows])
     indices = np.concatenate(rows) if rows else np.zeros(0, dtype=np.int32)
-    # The same unit-length scaling as `predict`, or the weights would mean something else.
-    data = (
-        np.concatenate(
-            [np.full(len(row), 1.0 / np.sqrt(len(row)) if len(row) else 0.0) for row in rows]
-        )
-        if rows
-        else np.zeros(0)
-    )
+    # Binary, not scaled to unit length: a seed is one or two n-grams and a message a hundred,
+    # so scaling would make "工资" weigh 1.0 as a seed but 0.2 inside a message.
+    data = np.ones(len(indices))
     return csr_matrix((data, indices, indptr), shape=(len(texts), settings.n_features))
 
 

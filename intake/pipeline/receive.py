@@ -1,12 +1,32 @@
-"""An inbound SMS, stored with its report in one transaction before anyone answers Twilio."""
+"""An inbound SMS, stored with its report in one transaction before anyone answers Twilio.
+
+The work is split in two: everything that needs only the CPU (parsing, hashing, encrypting,
+the analysis) happens before the write transaction, so that the transaction, which
+serialises writers on SQLite, holds its lock for a few statements only.
+"""
 
 from __future__ import annotations
 
 import logging
+import traceback
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import (
+    Boolean,
+    Integer,
+    LargeBinary,
+    String,
+    bindparam,
+    delete,
+    func,
+    insert,
+    or_,
+    select,
+    update,
+)
+from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -19,14 +39,15 @@ from intake.models import (
     Report,
     ReportCategory,
     Reporter,
+    UTCDateTime,
     utcnow,
 )
-from intake.pipeline.analyze import Analysis
-from intake.pipeline.codes import new_code
+from intake.pipeline.analyze import Analysis, failed_analysis
+from intake.pipeline.codes import codes_in, new_code
 from intake.pipeline.hotline import Hotline
-from intake.pipeline.identity import Keyring, Sender, parse_address
+from intake.pipeline.identity import parse_address
 from intake.pipeline.route import route
-from intake.pipeline.thread import find_report
+from intake.pipeline.thread import ReportRow, find_report
 from intake.sms.inbound import InboundSms
 from intake.sms.keywords import Keyword, keyword
 from intake.sms.replies import Reply, render
@@ -37,6 +58,39 @@ log = logging.getLogger(__name__)
 ATTEMPTS = 3
 # Languages decided from the text itself, worth remembering as the worker's language.
 CONFIDENT_SOURCES = frozenset({"script", "detector", "lexicon"})
+
+# Built once, executed with parameters: rebuilding statements per message cost more than
+# running them.
+_REPORTER_LANGUAGE = select(Reporter.language).where(Reporter.pseudonym == bindparam("pseudonym"))
+_FACTORY = select(Factory.id, Factory.partner_id).where(Factory.code == bindparam("code"))
+_LOCK_REPORTER = (
+    select(Reporter.id, Reporter.language, Reporter.opted_out)
+    .where(Reporter.pseudonym == bindparam("pseudonym"))
+    .with_for_update()
+)
+_INSERT_REPORTER = insert(Reporter).returning(Reporter.id)
+_INSERT_REPORT = insert(Report).returning(Report.id)
+_INSERT_MESSAGE = insert(Message).returning(Message.id)
+_TOUCH_REPORTER = (
+    update(Reporter)
+    .where(Reporter.id == bindparam("reporter_id"))
+    .values(
+        last_seen_at=bindparam("now", type_=UTCDateTime()),
+        contact=func.coalesce(Reporter.contact, bindparam("contact", type_=LargeBinary())),
+        language=func.coalesce(bindparam("language", type_=String()), Reporter.language),
+    )
+)
+_FOLD_REPORT = (
+    update(Report)
+    .where(Report.id == bindparam("report_id"))
+    .values(
+        last_message_at=bindparam("now", type_=UTCDateTime()),
+        urgent=or_(Report.urgent, bindparam("urgent", type_=Boolean())),
+        language=func.coalesce(Report.language, bindparam("language", type_=String())),
+        factory_id=func.coalesce(Report.factory_id, bindparam("factory_id", type_=Integer())),
+        partner_id=func.coalesce(Report.partner_id, bindparam("partner_id", type_=Integer())),
+    )
+)
 
 
 @dataclass(frozen=True)
@@ -49,175 +103,368 @@ class Receipt:
     duplicate: bool = False
 
 
+@dataclass(frozen=True)
+class Prepared:
+    """One SMS made ready to store: nothing in it can identify the worker in plain text."""
+
+    sms: InboundSms
+    pseudonym: str
+    contact: bytes
+    original: bytes
+    sender_region: str | None
+    hotline_region: str | None
+    command: Keyword | None
+    analysis: Analysis | None
+    factory: tuple[int, int | None] | None  # (factory id, its partner id)
+
+
 def receive_sms(
     session: Session, sms: InboundSms, hotline: Hotline, *, now: datetime | None = None
 ) -> Receipt:
     """Store `sms` exactly once, thread it into a report, and decide the reply."""
+    now = now or utcnow()
+    prepared = prepare(session, sms, hotline)
     for attempt in range(1, ATTEMPTS + 1):
         try:
             with write_transaction(session):
-                known = _stored(session, sms.sid)
-                if known is not None:
-                    return known
-                return _receive(session, sms, hotline, now or utcnow())
+                # The unique MessageSid decides: a retried delivery fails to insert, and the
+                # next attempt finds what the first one stored.
+                known = _stored(session, sms.sid) if attempt > 1 else None
+                return known or _store(session.connection(), prepared, hotline, now)
         except IntegrityError:
-            # A concurrent delivery won the race; the next attempt finds what it stored.
             log.info("inbound conflict, attempt %d", attempt)
             if attempt == ATTEMPTS:
                 raise
     raise AssertionError("unreachable")
 
 
-def _stored(session: Session, sid: str) -> Receipt | None:
-    """The receipt of a delivery we already stored: same message, same answer."""
-    message = session.scalar(select(Message).where(Message.sid == sid))
-    if message is None:
-        return None
-    reply = session.scalar(select(Message).where(Message.reply_to_id == message.id))
-    log.info("inbound duplicate message=%d", message.id)
-    return Receipt(
-        message_id=message.id,
-        reply=reply.text if reply is not None else None,
-        report_code=message.report.code if message.report is not None else None,
-        duplicate=True,
-    )
-
-
-def _receive(session: Session, sms: InboundSms, hotline: Hotline, now: datetime) -> Receipt:
+def prepare(session: Session, sms: InboundSms, hotline: Hotline) -> Prepared:
+    """The CPU-bound half: identity, encryption and analysis, with two quick reads."""
     sender, to = parse_address(sms.sender), parse_address(sms.to)
-    reporter = _reporter(session, hotline.keyring, sender, now)
-    text = sms.text
-    message = Message(
-        sid=sms.sid,
-        direction=Direction.INBOUND,
-        reporter=reporter,
-        original=hotline.keyring.encrypt_text(sms.body),
-        original_expires_at=now + hotline.config.original_text_retention,
-        from_country=sms.from_country or sender.region,
-        num_media=sms.num_media,
-        created_at=now,
-    )
-    session.add(message)
-    command = keyword(text)
-    if command is not None:
-        return _keyword(session, message, reporter, command, text, now)
-    analysis = hotline.analyzer(session).analyze(
-        text,
+    keyring = hotline.keyring
+    pseudonym = keyring.pseudonym(sender)
+    command = keyword(sms.text)
+    analysis, factory = None, None
+    with session.begin():
+        db = session.connection()
+        if command is None:
+            known = db.scalar(_REPORTER_LANGUAGE, {"pseudonym": pseudonym})
+            try:
+                analysis = hotline.analyzer(session).analyze(
+                    sms.text,
+                    sender_region=sender.region,
+                    hotline_region=to.region,
+                    known_language=known,
+                )
+            except Exception as error:
+                # Twilio never redelivers: a bug in the analysis must not lose the SMS. It is
+                # stored with its text withheld, and `intake reanalyze` retries it later.
+                analysis = failed_analysis(known or "en")
+                frame = traceback.extract_tb(error.__traceback__)[-1]
+                log.error(
+                    "analysis failed: %s at %s:%s", type(error).__name__, frame.filename,
+                    frame.lineno,
+                )
+            factory = factory_ids(db, analysis)
+    return Prepared(
+        sms=sms,
+        pseudonym=pseudonym,
+        contact=keyring.encrypt_contact(sender),
+        original=keyring.encrypt_text(sms.body),
         sender_region=sender.region,
         hotline_region=to.region,
-        known_language=reporter.language,
+        command=command,
+        analysis=analysis,
+        factory=factory,
     )
+
+
+def factory_ids(db: Connection, analysis: Analysis) -> tuple[int, int | None] | None:
+    """The id and partner of the known factory the analysis found, if any."""
+    if analysis.factory is None:
+        return None
+    row = db.execute(_FACTORY, {"code": analysis.factory.code}).first()
+    return (row[0], row[1]) if row else None
+
+
+def _stored(session: Session, sid: str) -> Receipt | None:
+    """The receipt of a delivery we already stored: same message, same answer."""
+    row = session.execute(
+        select(Message.id, Report.code)
+        .outerjoin(Report, Report.id == Message.report_id)
+        .where(Message.sid == sid)
+    ).first()
+    if row is None:
+        return None
+    reply = session.scalar(select(Message.text).where(Message.reply_to_id == row[0]))
+    log.info("inbound duplicate message=%d", row[0])
+    return Receipt(message_id=row[0], reply=reply, report_code=row[1], duplicate=True)
+
+
+def _store(db: Connection, prepared: Prepared, hotline: Hotline, now: datetime) -> Receipt:
+    analysis = prepared.analysis
+    language = analysis.language if analysis is not None else None
+    confident = language.code if language and language.source in CONFIDENT_SOURCES else None
+    reporter = _reporter(db, prepared, confident, now)
+    sms = prepared.sms
+    message: dict[str, Any] = {
+        "sid": sms.sid,
+        "direction": Direction.INBOUND,
+        "reporter_id": reporter.id,
+        "original": prepared.original,
+        "original_expires_at": now + hotline.config.original_text_retention,
+        "from_country": sms.from_country or prepared.sender_region,
+        "num_media": sms.num_media,
+        "created_at": now,
+    }
+    if prepared.command is not None:
+        message.update(text=sms.text.strip(), kind=MessageKind(prepared.command.value))
+        return _keyword(db, prepared.command, message, reporter, now)
+    analysis = _analysis(prepared)
     language = analysis.language
-    message.text = analysis.redacted
-    message.language, message.language_source = language.code, language.source
-    message.redactions = dict(analysis.redaction.counts)
-    message.analysis = {k: v for k, v in analysis.as_json().items() if k != "redacted"}
-    if language.source in CONFIDENT_SOURCES:
-        reporter.language = language.code
-    report = find_report(session, reporter, text, now=now, window=hotline.config.thread_window)
+    report = find_report(
+        db, reporter.id, codes_in(sms.text), now=now, window=hotline.config.thread_window
+    )
     follow_up = report is not None
     if report is None:
-        report = Report(code=new_code(), reporter=reporter, country=to.region, created_at=now)
-        session.add(report)
-    message.report = report
-    _apply(session, report, analysis, now)
-    session.flush()
-    if not text.strip() and not sms.num_media:
-        reply = Reply.EMPTY
+        report = _new_report(db, reporter.id, prepared, now)
     else:
-        reply = Reply.FOLLOW_UP if follow_up else Reply.NEW_REPORT
-    answer = _answer(session, message, reporter, render(reply, language.code, code=report.code))
+        fold(db, report, analysis, prepared.factory, now)
+    message.update(
+        report_id=report.id,
+        text=analysis.redacted,
+        language=language.code,
+        language_source=language.source,
+        redactions=dict(analysis.redaction.counts),
+        analysis={k: v for k, v in analysis.as_json().items() if k != "redacted"},
+    )
+    message_id = _insert_message(db, message)
+    if not sms.text.strip() and not sms.num_media:
+        kind = Reply.EMPTY
+    else:
+        kind = Reply.FOLLOW_UP if follow_up else Reply.NEW_REPORT
+    reply = render(kind, language.code, code=report.code)
+    answer = _answer(db, message_id, report.id, reporter, reply, language.code, now)
     log.info(
         "inbound stored message=%d report=%d new_report=%s urgent=%s",
-        message.id,
+        message_id,
         report.id,
         not follow_up,
-        report.urgent,
+        report.urgent or analysis.urgent,
     )
-    return Receipt(message_id=message.id, reply=answer, report_code=report.code)
+    return Receipt(message_id=message_id, reply=answer, report_code=report.code)
 
 
-def _reporter(session: Session, keyring: Keyring, sender: Sender, now: datetime) -> Reporter:
-    pseudonym = keyring.pseudonym(sender)
+@dataclass(frozen=True)
+class _Reporter:
+    id: int
+    language: str | None
+    opted_out: bool
+
+
+def _reporter(
+    db: Connection, prepared: Prepared, language: str | None, now: datetime
+) -> _Reporter:
+    """The sender's reporter row, created or touched; `language` is remembered if given."""
     # Locking the reporter serialises one worker's simultaneous messages (PostgreSQL), so two
-    # of them cannot both open a new report; SQLite's BEGIN IMMEDIATE already serialises.
-    reporter = session.scalar(
-        select(Reporter).where(Reporter.pseudonym == pseudonym).with_for_update()
+    # of them cannot both open a new report; SQLite's writer lock already serialises.
+    row = db.execute(_LOCK_REPORTER, {"pseudonym": prepared.pseudonym}).first()
+    if row is None:
+        values = {
+            "pseudonym": prepared.pseudonym,
+            "contact": prepared.contact,
+            "country": prepared.sender_region,
+            "language": language,
+            "consent": True,
+            "opted_out": False,
+            "created_at": now,
+            "last_seen_at": now,
+        }
+        return _Reporter(_inserted(db.scalar(_INSERT_REPORTER, values)), language, False)
+    # A purged contact comes back: the worker wrote again, so we may answer again.
+    touch = {"reporter_id": row[0], "now": now, "contact": prepared.contact, "language": language}
+    db.execute(_TOUCH_REPORTER, touch)
+    return _Reporter(row[0], language or row[1], row[2])
+
+
+def _new_report(
+    db: Connection, reporter_id: int, prepared: Prepared, now: datetime
+) -> ReportRow:
+    """A report opened by this message, with everything its analysis found."""
+    analysis = _analysis(prepared)
+    factory_id, partner_id = prepared.factory or (None, None)
+    report = ReportRow(
+        id=0,
+        code=new_code(),
+        country=prepared.hotline_region,
+        urgent=analysis.urgent,
+        language=analysis.language.code,
+        factory_id=factory_id,
+        partner_id=partner_id or route(db, prepared.hotline_region),
     )
-    if reporter is None:
-        reporter = Reporter(pseudonym=pseudonym, country=sender.region, created_at=now)
-        session.add(reporter)
-    if reporter.contact is None:
-        reporter.contact = keyring.encrypt_contact(sender)
-    reporter.last_seen_at = now
-    return reporter
+    values = {
+        "code": report.code,
+        "reporter_id": reporter_id,
+        "country": report.country,
+        "urgent": report.urgent,
+        "language": report.language,
+        "factory_id": report.factory_id,
+        "partner_id": report.partner_id,
+        "created_at": now,
+        "last_message_at": now,
+    }
+    report.id = _inserted(db.scalar(_INSERT_REPORT, values))
+    db.execute(insert(ReportCategory), _category_rows(report.id, analysis))
+    return report
 
 
-def _keyword(
-    session: Session,
-    message: Message,
-    reporter: Reporter,
-    command: Keyword,
-    text: str,
+def _category_rows(report_id: int, analysis: Analysis) -> list[dict[str, Any]]:
+    return [
+        {
+            "report_id": report_id,
+            "code": category.code,
+            "score": category.score,
+            "evidence": list(category.evidence),
+            "source": "analysis",
+        }
+        for category in analysis.categorization.categories
+    ]
+
+
+def fold(
+    db: Connection,
+    report: ReportRow,
+    analysis: Analysis,
+    factory: tuple[int, int | None] | None,
     now: datetime,
-) -> Receipt:
-    message.text = text.strip()
-    message.kind = MessageKind(command.value)
-    if command is Keyword.OPT_OUT:
-        reporter.opted_out, reporter.opted_out_at = True, now
-    elif command is Keyword.OPT_IN:
-        reporter.opted_out, reporter.opted_out_at = False, None
-    session.flush()
-    reply = {Keyword.OPT_IN: Reply.RESUMED, Keyword.HELP: Reply.HELP}.get(command)
-    language = reporter.language or "en"
-    answer = _answer(session, message, reporter, render(reply, language)) if reply else None
-    log.info("inbound keyword message=%d kind=%s", message.id, message.kind.value)
-    return Receipt(message_id=message.id, reply=answer, report_code=None)
-
-
-def _answer(session: Session, inbound: Message, reporter: Reporter, text: str) -> str | None:
-    """Record the automatic reply in the thread, unless the worker has opted out."""
-    if reporter.opted_out:
-        return None
-    session.add(
-        Message(
-            direction=Direction.OUTBOUND,
-            kind=MessageKind.AUTO_REPLY,
-            reporter=reporter,
-            report_id=inbound.report_id,
-            reply_to_id=inbound.id,
-            text=text,
-            language=inbound.language or reporter.language,
-            created_at=inbound.created_at,
-        )
-    )
-    return text
-
-
-def _apply(session: Session, report: Report, analysis: Analysis, now: datetime) -> None:
+) -> None:
     """Fold one message's analysis into its report; a monitor's decision is never overwritten."""
-    report.last_message_at = now
-    report.language = report.language or analysis.language.code
+    factory_id, partner_id = factory or (None, None)
+    if report.partner_id is None and partner_id is None:
+        partner_id = route(db, report.country)
     report.urgent = report.urgent or analysis.urgent
+    values = {
+        "report_id": report.id,
+        "now": now,
+        "urgent": analysis.urgent,
+        "language": analysis.language.code,
+        "factory_id": factory_id,
+        "partner_id": partner_id,
+    }
+    db.execute(_FOLD_REPORT, values)
+    _fold_categories(db, report.id, analysis)
+
+
+def _fold_categories(db: Connection, report_id: int, analysis: Analysis) -> None:
     found = {c.code: c for c in analysis.categorization.categories}
-    existing = {category.code: category for category in report.categories}
+    rows = db.execute(
+        select(
+            ReportCategory.id,
+            ReportCategory.code,
+            ReportCategory.source,
+            ReportCategory.score,
+            ReportCategory.evidence,
+        ).where(ReportCategory.report_id == report_id)
+    ).all()
+    existing = {row.code: row for row in rows}
     real = [code for code in found if code != "other"]
     if real and "other" in existing and existing["other"].source == "analysis":
-        report.categories.remove(existing.pop("other"))
+        db.execute(delete(ReportCategory).where(ReportCategory.id == existing["other"].id))
+        del existing["other"]
+    new = []
     for code, score in found.items():
         if code == "other" and (existing or real):
             continue
-        category = existing.get(code)
-        if category is None:
-            report.categories.append(
-                ReportCategory(code=code, score=score.score, evidence=list(score.evidence))
+        row = existing.get(code)
+        if row is None:
+            new.append(
+                {
+                    "report_id": report_id,
+                    "code": code,
+                    "score": score.score,
+                    "evidence": list(score.evidence),
+                    "source": "analysis",
+                }
             )
-        elif category.source == "analysis":
-            category.score = max(category.score, score.score)
-            category.evidence = sorted({*category.evidence, *score.evidence})
-    if report.factory_id is None and analysis.factory is not None:
-        report.factory = session.scalar(
-            select(Factory).where(Factory.code == analysis.factory.code)
+        elif row.source == "analysis":
+            db.execute(
+                update(ReportCategory)
+                .where(ReportCategory.id == row.id)
+                .values(
+                    score=max(row.score, score.score),
+                    evidence=sorted({*row.evidence, *score.evidence}),
+                )
+            )
+    if new:
+        db.execute(insert(ReportCategory), new)
+
+
+def _keyword(
+    db: Connection,
+    command: Keyword,
+    message: dict[str, Any],
+    reporter: _Reporter,
+    now: datetime,
+) -> Receipt:
+    message_id = _insert_message(db, message)
+    opted_out = reporter.opted_out
+    if command in (Keyword.OPT_OUT, Keyword.OPT_IN):
+        opted_out = command is Keyword.OPT_OUT
+        db.execute(
+            update(Reporter)
+            .where(Reporter.id == reporter.id)
+            .values(opted_out=opted_out, opted_out_at=now if opted_out else None)
         )
-    if report.partner_id is None:
-        report.partner = route(session, report)
+    reply = {Keyword.OPT_IN: Reply.RESUMED, Keyword.HELP: Reply.HELP}.get(command)
+    language = reporter.language or "en"
+    answer = None
+    if reply is not None:
+        current = _Reporter(reporter.id, reporter.language, opted_out)
+        text = render(reply, language)
+        answer = _answer(db, message_id, None, current, text, language, now)
+    log.info("inbound keyword message=%d kind=%s", message_id, command.value)
+    return Receipt(message_id=message_id, reply=answer, report_code=None)
+
+
+def _insert_message(db: Connection, values: dict[str, Any]) -> int:
+    return _inserted(db.scalar(_INSERT_MESSAGE, values))
+
+
+def _inserted(row_id: int | None) -> int:
+    if row_id is None:
+        raise RuntimeError("INSERT ... RETURNING gave no id")
+    return row_id
+
+
+def _analysis(prepared: Prepared) -> Analysis:
+    if prepared.analysis is None:
+        raise RuntimeError("a message that is not a keyword must have been analysed")
+    return prepared.analysis
+
+
+def _answer(
+    db: Connection,
+    inbound_id: int,
+    report_id: int | None,
+    reporter: _Reporter,
+    text: str,
+    language: str,
+    now: datetime,
+) -> str | None:
+    """Record the automatic reply in the thread, unless the worker has opted out."""
+    if reporter.opted_out:
+        return None
+    _insert_message(
+        db,
+        {
+            "direction": Direction.OUTBOUND,
+            "kind": MessageKind.AUTO_REPLY,
+            "reporter_id": reporter.id,
+            "report_id": report_id,
+            "reply_to_id": inbound_id,
+            "text": text,
+            "language": language,
+            "created_at": now,
+        },
+    )
+    return text

@@ -39,6 +39,12 @@ _RUN_CAP = 24
 # ITU-T E.164 numbers have at most 15 digits; a longer run is an ID.
 _MAX_PHONE_DIGITS = 15
 
+# How sure a phrase is that a name follows it; see `[names]` in the data file.
+_STRONG = 0  # "my name is": whatever follows
+_WEAK = 1  # "I am": a capitalised word that is no stop word
+_INTRO = 2  # "ami", "ผม": as weak, and closed at once by a closer, punctuation or a number
+_STRICT_INTRO = 3  # "si ... ito": as weak, and closed by a closer word
+
 _EMAIL = re.compile(r"[A-Za-z0-9._%+'-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+")
 # Digits joined by what people put between the digits of a phone number. A comma joins only
 # without a space after it, so "rooms 301, 302, 303" stays three numbers.
@@ -64,9 +70,15 @@ _GROUPED = re.compile(
 # What may stand between a kept number and other digits without making them one number.
 _GLUE = frozenset(" \t\n,-./~()*·‧•")
 _NAME_SEPARATORS = frozenset(" \t\r\n:=-\"'“”«»")
+# What ends a self-introduction that has no verb: "ami Sumon, 012…", "ma Sita. …"
+_CLOSING = frozenset(",.;:!?()[]{}<>|\"“”-/、。，！？：；…।॥។៕။၊")
 _PUNCTUATION = r".,;:!?()\[\]{}\"“”<>\\|_、。…।॥។៕။၊"
 # A word of a name: anything up to whitespace, punctuation or a digit; "a/l" stays one word.
 _TOKEN = re.compile(rf"(?:[^\s\d/{_PUNCTUATION}]|/(?=[^\W\d_]))+")
+# A chat-app account name: "prasert_ew", "@nong.may"; it must hold a Latin letter.
+_HANDLE = r"(?P<value>@?[A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9_])?)(?![A-Za-z0-9_])"
+_BARE_HANDLE = re.compile(r"(?<![\w.@])@[A-Za-z0-9_](?:[A-Za-z0-9._]*[A-Za-z0-9_])?(?![\w@])")
+_MIN_HANDLE = 3
 
 
 class _Span(NamedTuple):
@@ -79,10 +91,14 @@ class _Span(NamedTuple):
 @dataclass(frozen=True)
 class _NameRule:
     style: str  # "words" | "han" | "run"
-    weak: bool
+    level: int  # _STRONG, _WEAK, _INTRO or _STRICT_INTRO
+    surname_first: bool
     surname_only: bool
     max_words: int
     skip: tuple[str, ...]
+    titles: tuple[str, ...]
+    closers: tuple[str, ...]
+    closer_may_glue: bool
     stop_words: frozenset[str]
     cut_words: tuple[str, ...]
     not_names: tuple[str, ...]
@@ -90,6 +106,10 @@ class _NameRule:
     surnames: frozenset[str]
     compound_surnames: frozenset[str]
     stop_chars: frozenset[str]
+
+    @property
+    def weak(self) -> bool:
+        return self.level >= _WEAK
 
 
 @dataclass(frozen=True)
@@ -101,8 +121,12 @@ class _Rules:
     id_formats: re.Pattern[str]
     badges: re.Pattern[str]
     money: tuple[re.Pattern[str], ...]
+    handles: re.Pattern[str]
+    not_handles: frozenset[str]
     name_phrases: re.Pattern[str]
     name_rules: dict[str, _NameRule]
+    greetings: re.Pattern[str]
+    opening: _NameRule | None
 
 
 def redact(text: str, *, regions: Sequence[str] = ()) -> Redaction:
@@ -112,7 +136,7 @@ def redact(text: str, *, regions: Sequence[str] = ()) -> Redaction:
         # Decomposed Vietnamese would slip past the phrases; NFC reads the same to a monitor.
         text = unicodedata.normalize("NFC", text)
     folded = _fold(text, rules)
-    found = [*_emails(folded), *_names(folded, rules)]
+    found = [*_emails(folded), *_handles(folded, rules), *_names(folded, rules)]
     digits = _digit_count(folded)
     # Most messages carry few digits; the number searches below are the costly part.
     if digits >= rules.min_id_digits:
@@ -144,8 +168,18 @@ def _rules() -> _Rules:
             re.IGNORECASE,
         ),
         money=_money_patterns(data["keep"], fold),
+        handles=re.compile(
+            _phrase_pattern(data["handles"]["phrases"], fold) + r"[\s:：=-]{0,3}" + _HANDLE,
+            re.IGNORECASE,
+        ),
+        not_handles=frozenset(w.lower() for w in data["handles"]["not_handles"]),
         name_phrases=re.compile(_phrase_pattern(_all_phrases(data["names"]), fold), re.IGNORECASE),
         name_rules=_name_rules(data["names"], fold),
+        greetings=re.compile(
+            r"(?:[\W_]*(?:" + _phrase_pattern(_greetings(data["names"]), fold) + r"))*[\W_]*",
+            re.IGNORECASE,
+        ),
+        opening=_opening_rule(data["names"], fold),
     )
 
 
@@ -236,50 +270,102 @@ def _trie(words: Iterable[str], space: str) -> str:
     return walk(root)
 
 
+# Phrase lists of a `[names.*]` table, how sure each is, and whether only a surname follows.
+_PHRASE_KINDS = (
+    ("phrases", _STRONG, False, False),
+    ("weak_phrases", _WEAK, False, False),
+    ("surname_first_phrases", _WEAK, True, False),
+    ("surname_phrases", _STRONG, False, True),
+    ("intro_phrases", _INTRO, False, False),
+    ("strict_intro_phrases", _STRICT_INTRO, False, False),
+)
+
+
+def _phrases(table: dict[str, Any], key: str) -> Iterator[str]:
+    # "{I} tên là" stands for "tôi tên là", "em tên là", ... with each of the table's pronouns.
+    for phrase in table.get(key, ()):
+        if "{I}" in phrase:
+            yield from (phrase.replace("{I}", pronoun) for pronoun in table["pronouns"])
+        else:
+            yield phrase
+
+
 def _all_phrases(names: dict[str, Any]) -> Iterator[str]:
     for table in names.values():
-        for key in ("phrases", "weak_phrases", "surname_phrases"):
-            yield from table.get(key, ())
+        for key, *_ in _PHRASE_KINDS:
+            yield from _phrases(table, key)
+
+
+def _greetings(names: dict[str, Any]) -> Iterator[str]:
+    for table in names.values():
+        if table.get("opens_with_name"):
+            yield from table.get("greetings", ())
+
+
+def _base_rule(table: dict[str, Any], fold: dict[int, int]) -> _NameRule:
+    def words(key: str) -> tuple[str, ...]:
+        # Longest first, so "md." is tried before "md".
+        folded = {w.translate(fold).lower() for w in table.get(key, ())}
+        return tuple(sorted(folded, key=len, reverse=True))
+
+    stop = [w.lower() for w in table.get("stop_words", ())]
+    return _NameRule(
+        style=table["style"],
+        level=_STRONG,
+        surname_first=False,
+        surname_only=False,
+        max_words=int(table.get("max_words", 3)),
+        skip=words("skip") + words("titles"),
+        titles=words("titles"),
+        closers=words("closers"),
+        closer_may_glue=bool(table.get("closer_may_glue", False)),
+        stop_words=frozenset(stop),
+        cut_words=tuple(w for w in stop if len(w) >= 3),
+        not_names=tuple(w.lower() for w in table.get("not_names", ())),
+        particles=frozenset(w.lower() for w in table.get("particles", ())),
+        surnames=frozenset(table.get("surnames", "").lower().split()),
+        compound_surnames=frozenset(table.get("compound_surnames", "").split()),
+        stop_chars=frozenset(table.get("stop_chars", "")),
+    )
 
 
 def _name_rules(names: dict[str, Any], fold: dict[int, int]) -> dict[str, _NameRule]:
     rules: dict[str, _NameRule] = {}
     for table in names.values():
-        stop = [w.lower() for w in table.get("stop_words", ())]
-        base = _NameRule(
-            style=table["style"],
-            weak=False,
-            surname_only=False,
-            max_words=int(table.get("max_words", 3)),
-            skip=tuple(w.translate(fold).lower() for w in table.get("skip", ())),
-            stop_words=frozenset(stop),
-            cut_words=tuple(w for w in stop if len(w) >= 3),
-            not_names=tuple(w.lower() for w in table.get("not_names", ())),
-            particles=frozenset(w.lower() for w in table.get("particles", ())),
-            surnames=frozenset(table.get("surnames", "").split()),
-            compound_surnames=frozenset(table.get("compound_surnames", "").split()),
-            stop_chars=frozenset(table.get("stop_chars", "")),
-        )
-        for key, weak, surname_only in (
-            ("phrases", False, False),
-            ("weak_phrases", True, False),
-            ("surname_phrases", False, True),
-        ):
-            for phrase in table.get(key, ()):
-                rule = replace(base, weak=weak, surname_only=surname_only)
+        base = _base_rule(table, fold)
+        for key, level, surname_first, surname_only in _PHRASE_KINDS:
+            rule = replace(
+                base, level=level, surname_first=surname_first, surname_only=surname_only
+            )
+            for phrase in _phrases(table, key):
                 phrase_key = _key(phrase.translate(fold))
                 # "nama saya" is Malay and Indonesian: hide by the union of both tables.
                 rules[phrase_key] = _merge(rules[phrase_key], rule) if phrase_key in rules else rule
     return rules
 
 
+def _opening_rule(names: dict[str, Any], fold: dict[int, int]) -> _NameRule | None:
+    # "Rhea Villanueva po, ..." and "Anan here, ...": a message may open with the name itself.
+    rule: _NameRule | None = None
+    for table in names.values():
+        if table.get("opens_with_name"):
+            own = replace(_base_rule(table, fold), level=_STRICT_INTRO)
+            rule = own if rule is None else _merge(rule, own)
+    return rule
+
+
 def _merge(a: _NameRule, b: _NameRule) -> _NameRule:
+    # A phrase shared by two languages is read by the less demanding of their rules.
     return _NameRule(
         style=a.style,
-        weak=a.weak and b.weak,
+        level=min(a.level, b.level),
+        surname_first=a.surname_first and b.surname_first,
         surname_only=a.surname_only and b.surname_only,
         max_words=max(a.max_words, b.max_words),
         skip=a.skip + b.skip,
+        titles=a.titles + b.titles,
+        closers=a.closers + b.closers,
+        closer_may_glue=a.closer_may_glue or b.closer_may_glue,
         stop_words=a.stop_words | b.stop_words,
         cut_words=a.cut_words + b.cut_words,
         not_names=a.not_names + b.not_names,
@@ -321,6 +407,22 @@ def _emails(folded: str) -> Iterator[_Span]:
             yield _Span(match.start(), match.end(), EMAIL, _RANK_EMAIL)
 
 
+def _handles(folded: str, rules: _Rules) -> Iterator[_Span]:
+    for match in rules.handles.finditer(folded):
+        value = match.group("value")
+        if _is_handle(value) and value.lower() not in rules.not_handles:
+            yield _Span(match.start("value"), match.end("value"), ID, _RANK_ID_FORMAT)
+    if "@" in folded:
+        for match in _BARE_HANDLE.finditer(folded):
+            if _is_handle(match.group()):
+                yield _Span(match.start(), match.end(), ID, _RANK_ID_FORMAT)
+
+
+def _is_handle(value: str) -> bool:
+    name = value.lstrip("@")
+    return len(name) >= _MIN_HANDLE and any(c.isascii() and c.isalpha() for c in name)
+
+
 def _id_formats(folded: str, rules: _Rules) -> Iterator[_Span]:
     for match in rules.id_formats.finditer(folded):
         yield _Span(match.start(), match.end(), ID, _RANK_ID_FORMAT)
@@ -332,11 +434,22 @@ def _badges(folded: str, rules: _Rules) -> Iterator[_Span]:
 
 
 def _names(folded: str, rules: _Rules) -> Iterator[_Span]:
+    if rules.opening is not None:
+        start = _skip_words(folded, rules.greetings.match(folded).end(), rules.opening.titles)
+        end = _intro_name(folded, start, rules.opening)
+        if end > start:
+            yield _Span(start, end, NAME, _RANK_NAME)
     for match in rules.name_phrases.finditer(folded):
         rule = rules.name_rules[_key(match.group())]
         if rule.weak and rule.style == "run" and not _word_start(folded, match.start()):
             continue  # "รายชื่อ" (a list of names) is not "ชื่อ" (name: ...)
-        start = _skip_to_name(folded, match.end(), rule)
+        if rule.level >= _INTRO:
+            start = _skip_words(folded, match.end(), rule.titles)
+            end = _intro_name(folded, start, rule)
+            if end > start:
+                yield _Span(start, end, NAME, _RANK_NAME)
+            continue
+        start = _skip_words(folded, match.end(), rule.skip)
         if start >= len(folded):
             continue
         if rule.style == "han" and not folded[start].isascii():
@@ -353,11 +466,11 @@ def _word_start(text: str, index: int) -> bool:
     return index == 0 or not (text[index - 1].isalnum() or unicodedata.combining(text[index - 1]))
 
 
-def _skip_to_name(text: str, index: int, rule: _NameRule) -> int:
+def _skip_words(text: str, index: int, skip: tuple[str, ...]) -> int:
     for _ in range(4):
         while index < len(text) and text[index] in _NAME_SEPARATORS:
             index += 1
-        for word in rule.skip:
+        for word in skip:
             end = index + len(word)
             boundary = _unspaced(word[0]) or end >= len(text) or not text[end].isalnum()
             if text[index:end].lower() == word and boundary:
@@ -395,6 +508,8 @@ def _word_name(text: str, start: int, rule: _NameRule) -> int:
         not first[0].isupper() or lower in rule.stop_words or lower in rule.not_names
     ):
         return start
+    if rule.surname_first and lower not in rule.surnames:
+        return start  # "a la Tran Van Minh" is Vietnamese; "a la Junta" is Spanish
     mode = "upper" if first[0].isupper() else "lower" if first[0].islower() else "uncased"
     count, index = 1, 1
     while index < len(words) and count < rule.max_words:
@@ -420,6 +535,112 @@ def _continues_name(word: str, mode: str, rule: _NameRule) -> bool:
         shouted_stop = word.isupper() and len(word) > 1 and lower in rule.stop_words
         return word[0].isupper() and not shouted_stop
     return lower not in rule.stop_words
+
+
+def _intro_name(text: str, start: int, rule: _NameRule) -> int:
+    # A name said without a verb ("ami Sumon, ...", "ผม สมชาย ครับ") is only taken when something
+    # closes it at once; "ami kaj kori" and "ผมเหนื่อยมาก" run on and are left alone.
+    if start >= len(text):
+        return start
+    if rule.style == "run" and not text[start].isascii():
+        return _run_intro(text, start, rule)
+    position, end, count = start, start, 0
+    mode = ""
+    while count < rule.max_words:
+        match = _TOKEN.match(text, position)
+        if match is None:
+            return start
+        word = match.group().rstrip("'-")
+        word_end = match.start() + len(word)
+        lower = word.lower()
+        if not word or text[word_end : word_end + 1].isdigit():
+            return start
+        if not mode:
+            mode = "upper" if word[0].isupper() else "lower" if word[0].islower() else "uncased"
+            if mode == "lower":
+                return start
+        if lower in rule.stop_words or lower in rule.not_names or _ends_like_verb(lower, rule):
+            return start
+        if mode == "upper" and not word[0].isupper():
+            if lower not in rule.particles:
+                return start  # "ma Nepal ma kaam" : the name would have to end at "Nepal"
+        else:
+            end, count = word_end, count + 1
+            if _closed(text, end, rule):
+                return end
+        position = word_end
+        while position < len(text) and text[position] in " \t":
+            position += 1
+    return start
+
+
+def _run_intro(text: str, start: int, rule: _NameRule) -> int:
+    position = start
+    for chunk_number in range(rule.max_words):
+        match = _TOKEN.match(text, position)
+        if match is None:
+            return start
+        chunk = match.group().lower()
+        if any(chunk.startswith(word) for word in (*rule.stop_words, *rule.not_names)):
+            return start
+        if chunk_number == 0 and any(chunk.startswith(word) for word in rule.closers):
+            return start
+        cuts = [
+            at for word in (*rule.cut_words, *rule.closers) if (at := chunk.find(word, 2)) > 0
+        ]
+        length = min([*cuts, len(chunk), _RUN_CAP])
+        end = match.start() + length
+        if _closed(text, end, rule):
+            return end
+        if length < len(chunk) or text[end : end + 1] != " ":
+            return start
+        position = end + 1
+    return start
+
+
+def _ends_like_verb(word: str, rule: _NameRule) -> bool:
+    return False
+
+
+def _closed(text: str, index: int, rule: _NameRule) -> bool:
+    line_break = False
+    while index < len(text) and text[index] in " \t\r\n":
+        line_break = line_break or text[index] == "\n"
+        index += 1
+    closer = _closer_at(text, index, rule)
+    if rule.level == _STRICT_INTRO:
+        # "si Mark ito, ..." yes; "Sana po ba ..." (a sentence, not a name) no.
+        return closer > index and (
+            _punctuated(text, closer) or _closer_at(text, _skip_space(text, closer), rule) > 0
+        )
+    return closer > index or line_break or _punctuated(text, index)
+
+
+def _punctuated(text: str, index: int) -> bool:
+    index = _skip_space(text, index)
+    return index >= len(text) or text[index] in _CLOSING or text[index] in "+0123456789"
+
+
+def _skip_space(text: str, index: int) -> int:
+    while index < len(text) and text[index].isspace():
+        index += 1
+    return index
+
+
+def _closer_at(text: str, index: int, rule: _NameRule) -> int:
+    """The end of a closer word at `index`, or 0."""
+    for closer in rule.closers:
+        end = index + len(closer)
+        if text[index:end].lower() != closer:
+            continue
+        # Burmese "ပါ" closes a name, "ပါတယ်" ends a verb; Thai "ครับ" may run on into the next word.
+        if rule.closer_may_glue or end >= len(text) or not _is_letter(text[end]):
+            return end
+    return 0
+
+
+def _is_letter(char: str) -> bool:
+    return char.isalpha() or unicodedata.category(char).startswith("M")
 
 
 def _han_name(text: str, start: int, rule: _NameRule) -> int:

@@ -3,17 +3,18 @@
 from __future__ import annotations
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.engine import Connection
 
-from intake.models import Partner, Report
+from intake.models import Partner
 
 
-def route(session: Session, report: Report) -> Partner | None:
-    """The factory's partner, else the partner covering the hotline's country, else nobody yet."""
-    if report.factory is not None and report.factory.partner is not None:
-        return report.factory.partner
-    if report.country:
-        for partner in session.scalars(select(Partner).order_by(Partner.id)):
-            if report.country in (partner.countries or []):
-                return partner
+def route(db: Connection, country: str | None) -> int | None:
+    """The partner covering the hotline's country, if any (a factory's own partner comes first)."""
+    if not country:
+        return None
+    for partner_id, countries in db.execute(
+        select(Partner.id, Partner.countries).order_by(Partner.id)
+    ):
+        if country in (countries or []):
+            return int(partner_id)
     return None

@@ -2,31 +2,65 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy import bindparam, select
+from sqlalchemy.engine import Connection
 
-from intake.models import Report, Reporter, ReportStatus
-from intake.pipeline.codes import codes_in
+from intake.models import Report, ReportStatus, UTCDateTime
+
+
+@dataclass
+class ReportRow:
+    """The few columns of a report that receiving a message reads and updates."""
+
+    id: int
+    code: str
+    country: str | None
+    urgent: bool = False
+    language: str | None = None
+    factory_id: int | None = None
+    partner_id: int | None = None
+
+
+COLUMNS = (
+    Report.id,
+    Report.code,
+    Report.country,
+    Report.urgent,
+    Report.language,
+    Report.factory_id,
+    Report.partner_id,
+)
+
+
+_NAMED = select(*COLUMNS).where(Report.code.in_(bindparam("codes", expanding=True))).limit(1)
+_RECENT = (
+    select(*COLUMNS)
+    .where(
+        Report.reporter_id == bindparam("reporter_id"),
+        Report.status != ReportStatus.CLOSED,
+        Report.last_message_at >= bindparam("since", type_=UTCDateTime()),
+    )
+    .order_by(Report.last_message_at.desc(), Report.id.desc())
+    .limit(1)
+)
 
 
 def find_report(
-    session: Session, reporter: Reporter, text: str, *, now: datetime, window: timedelta
-) -> Report | None:
+    db: Connection,
+    reporter_id: int,
+    codes: Sequence[str],
+    *,
+    now: datetime,
+    window: timedelta,
+) -> ReportRow | None:
     """The existing report this message continues, or None for a new report."""
-    codes = codes_in(text)
     if codes:
-        named = session.scalar(select(Report).where(Report.code.in_(codes)).limit(1))
+        named = db.execute(_NAMED, {"codes": list(codes)}).first()
         if named is not None:
-            return named
-    return session.scalar(
-        select(Report)
-        .where(
-            Report.reporter_id == reporter.id,
-            Report.status != ReportStatus.CLOSED,
-            Report.last_message_at >= now - window,
-        )
-        .order_by(Report.last_message_at.desc(), Report.id.desc())
-        .limit(1)
-    )
+            return ReportRow(*named)
+    recent = db.execute(_RECENT, {"reporter_id": reporter_id, "since": now - window}).first()
+    return ReportRow(*recent) if recent is not None else None

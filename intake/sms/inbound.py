@@ -12,6 +12,11 @@ _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 _SID = re.compile(r"^[A-Z]{2}[0-9a-fA-F]{32}$")
 
 
+def clean(text: str) -> str:
+    """`text` with control characters (NUL first: PostgreSQL rejects it) as U+FFFD."""
+    return _CONTROL.sub("\ufffd", text)
+
+
 class MalformedSms(ValueError):
     """The request is signed but is not an SMS webhook intake can store."""
 
@@ -29,8 +34,8 @@ class InboundSms:
 
     @property
     def text(self) -> str:
-        """The body, safe for any database and any page: control characters become U+FFFD."""
-        return _CONTROL.sub("\ufffd", self.body)
+        """The body, safe for any database and any page."""
+        return clean(self.body)
 
     @classmethod
     def from_form(cls, form: MultiDict[str, str]) -> InboundSms:
