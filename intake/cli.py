@@ -203,10 +203,24 @@ def model_train(out: str | None, seed: int) -> None:
 
 @model.command("evaluate", with_appcontext=False)
 @click.option("--model", "model_path", type=click.Path(dir_okay=False), default=None)
-def model_evaluate(model_path: str | None) -> None:
-    """Run the whole analysis on the labelled evaluation set and print its figures."""
+@click.option(
+    "--set",
+    "which",
+    type=click.Choice(["development", "holdout"]),
+    default="development",
+    show_default=True,
+    help="development: the set rules were tuned on; holdout: written blind, never tuned on.",
+)
+def model_evaluate(model_path: str | None, which: str) -> None:
+    """Run the whole analysis on a labelled evaluation set and print its figures."""
     from intake.pipeline.analyze import Analyzer
-    from intake.pipeline.evaluate import evaluate, format_report, load_evaluation_set
+    from intake.pipeline.evaluate import (
+        EVALUATION_DIR,
+        HOLDOUT_DIR,
+        evaluate,
+        format_report,
+        load_evaluation_set,
+    )
 
     config = Config.from_env(require_secrets=False)
     analyzer = Analyzer(
@@ -222,8 +236,9 @@ def model_evaluate(model_path: str | None) -> None:
             hotline_region=parse_address(hotline or "").region,
         )
 
-    items = load_evaluation_set(languages=config.languages)
-    click.echo(f"evaluation set: {len(items)} messages; model: {model_path or 'none'}")
+    folder = HOLDOUT_DIR if which == "holdout" else EVALUATION_DIR
+    items = load_evaluation_set(folder, languages=config.languages)
+    click.echo(f"{which} set: {len(items)} messages; model: {model_path or 'none'}")
     click.echo(format_report(evaluate(analyze_one, items)))
 
 

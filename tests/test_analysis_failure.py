@@ -25,6 +25,9 @@ class CrashingAnalyzer:
     def with_factories(self, _factories: Any) -> CrashingAnalyzer:
         return self
 
+    def fallback_language(self, known: str | None, _country: str | None) -> str:
+        return known or "en"
+
     def analyze(self, text: str, **_kwargs: Any) -> Any:
         raise RuntimeError("a bug in a lexicon")
 

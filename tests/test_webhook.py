@@ -385,6 +385,7 @@ def test_opt_out_keywords_are_recorded_and_silence_all_replies(
 
 def test_start_resumes_and_help_explains(twilio: Twilio, session: Session) -> None:
     sender = "+447700900134"
+    twilio.sms("They make us work on Sundays without pay", sender=sender)
     twilio.sms("STOP", sender=sender)
     [resumed] = replies(twilio.sms("START", sender=sender))
     [help_text] = replies(twilio.sms("help", sender=sender))
@@ -405,3 +406,10 @@ def test_the_hotline_country_decides_the_report_country(twilio: Twilio, session:
     twilio.sms("gaji tak bayar dua bulan", to=HOTLINE)
 
     assert session.scalars(select(Report)).one().country == "MY"
+
+
+def test_help_from_a_new_worker_is_answered_in_the_hotlines_language(twilio: Twilio) -> None:
+    [reply] = replies(twilio.sms("HELP", sender="+66812345699", to="+6620000000"))
+
+    assert "STOP" in reply
+    assert any("\u0e00" <= char <= "\u0e7f" for char in reply), "a Thai hotline answers in Thai"

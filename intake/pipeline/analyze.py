@@ -26,7 +26,9 @@ if TYPE_CHECKING:
     from intake.pipeline.model import CategoryModel
 
 # A learned category is only added when the model is this sure; lexicon hits always count.
-MODEL_THRESHOLD = 0.5
+# Measured on the development set with a seed-only model: 0.5 cost 0.19 precision for 0.08
+# recall; 0.9 keeps most of the recall. Revisit once monitors' labels outnumber the seeds.
+MODEL_THRESHOLD = 0.9
 
 
 @dataclass(frozen=True)
@@ -92,6 +94,10 @@ class Analyzer:
         clone.__dict__.update(self.__dict__)
         clone.factories = FactoryFinder(factories, self._code_pattern)
         return clone
+
+    def fallback_language(self, known: str | None, country: str | None) -> str:
+        """The language to answer a text-less message in: the worker's, else the country's."""
+        return self._detector.detect("", known=known, country=country).code
 
     def analyze(
         self,

@@ -114,6 +114,7 @@ class Prepared:
     sender_region: str | None
     hotline_region: str | None
     command: Keyword | None
+    language: str  # what the worker is answered in
     analysis: Analysis | None
     factory: tuple[int, int | None] | None  # (factory id, its partner id)
 
@@ -147,8 +148,9 @@ def prepare(session: Session, sms: InboundSms, hotline: Hotline) -> Prepared:
     analysis, factory = None, None
     with session.begin():
         db = session.connection()
+        known = db.scalar(_REPORTER_LANGUAGE, {"pseudonym": pseudonym})
+        language = hotline.analyzer(session).fallback_language(known, to.region)
         if command is None:
-            known = db.scalar(_REPORTER_LANGUAGE, {"pseudonym": pseudonym})
             try:
                 analysis = hotline.analyzer(session).analyze(
                     sms.text,
@@ -166,6 +168,7 @@ def prepare(session: Session, sms: InboundSms, hotline: Hotline) -> Prepared:
                     frame.lineno,
                 )
             factory = factory_ids(db, analysis)
+            language = analysis.language.code
     return Prepared(
         sms=sms,
         pseudonym=pseudonym,
@@ -174,6 +177,7 @@ def prepare(session: Session, sms: InboundSms, hotline: Hotline) -> Prepared:
         sender_region=sender.region,
         hotline_region=to.region,
         command=command,
+        language=language,
         analysis=analysis,
         factory=factory,
     )
@@ -219,7 +223,7 @@ def _store(db: Connection, prepared: Prepared, hotline: Hotline, now: datetime) 
     }
     if prepared.command is not None:
         message.update(text=sms.text.strip(), kind=MessageKind(prepared.command.value))
-        return _keyword(db, prepared.command, message, reporter, now)
+        return _keyword(db, prepared.command, message, reporter, prepared.language, now)
     analysis = _analysis(prepared)
     language = analysis.language
     report = find_report(
@@ -404,6 +408,7 @@ def _keyword(
     command: Keyword,
     message: dict[str, Any],
     reporter: _Reporter,
+    language: str,
     now: datetime,
 ) -> Receipt:
     message_id = _insert_message(db, message)
@@ -416,7 +421,6 @@ def _keyword(
             .values(opted_out=opted_out, opted_out_at=now if opted_out else None)
         )
     reply = {Keyword.OPT_IN: Reply.RESUMED, Keyword.HELP: Reply.HELP}.get(command)
-    language = reporter.language or "en"
     answer = None
     if reply is not None:
         current = _Reporter(reporter.id, reporter.language, opted_out)

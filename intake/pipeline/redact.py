@@ -71,13 +71,15 @@ _GROUPED = re.compile(
 _GLUE = frozenset(" \t\n,-./~()*·‧•")
 _NAME_SEPARATORS = frozenset(" \t\r\n:=-\"'“”«»")
 # What ends a self-introduction that has no verb: "ami Sumon, 012…", "ma Sita. …"
-_CLOSING = frozenset(",.;:!?()[]{}<>|\"“”-/、。，！？：；…।॥។៕။၊")
+_CLOSING = frozenset(',.;:!?()[]{}<>|"“”-/、。，！？：；…।॥។៕။၊')
 _PUNCTUATION = r".,;:!?()\[\]{}\"“”<>\\|_、。…।॥។៕။၊"
 # A word of a name: anything up to whitespace, punctuation or a digit; "a/l" stays one word.
 _TOKEN = re.compile(rf"(?:[^\s\d/{_PUNCTUATION}]|/(?=[^\W\d_]))+")
 # A chat-app account name: "prasert_ew", "@nong.may"; it must hold a Latin letter.
 _HANDLE = r"(?P<value>@?[A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9_])?)(?![A-Za-z0-9_])"
 _BARE_HANDLE = re.compile(r"(?<![\w.@])@[A-Za-z0-9_](?:[A-Za-z0-9._]*[A-Za-z0-9_])?(?![\w@])")
+# Nobody writes "hoa_92" or "prasert_ew" but as an account name.
+_UNDERSCORED = re.compile(r"(?<![\w.@])[A-Za-z0-9]+(?:_[A-Za-z0-9]+)+(?![\w@])")
 _MIN_HANDLE = 3
 
 
@@ -99,6 +101,7 @@ class _NameRule:
     titles: tuple[str, ...]
     closers: tuple[str, ...]
     closer_may_glue: bool
+    verb_endings: tuple[str, ...]
     stop_words: frozenset[str]
     cut_words: tuple[str, ...]
     not_names: tuple[str, ...]
@@ -122,6 +125,7 @@ class _Rules:
     badges: re.Pattern[str]
     money: tuple[re.Pattern[str], ...]
     handles: re.Pattern[str]
+    app_names: frozenset[str]
     not_handles: frozenset[str]
     name_phrases: re.Pattern[str]
     name_rules: dict[str, _NameRule]
@@ -154,7 +158,7 @@ def _rules() -> _Rules:
     with DATA_FILE.open("rb") as handle:
         data = tomllib.load(handle)
     fold = _fold_table()
-    numbers = data["numbers"]
+    numbers, handles = data["numbers"], data["handles"]
     formats = "|".join(f"(?:{entry['pattern']})" for entry in data["id_formats"])
     return _Rules(
         fold=fold,
@@ -169,10 +173,14 @@ def _rules() -> _Rules:
         ),
         money=_money_patterns(data["keep"], fold),
         handles=re.compile(
-            _phrase_pattern(data["handles"]["phrases"], fold) + r"[\s:：=-]{0,3}" + _HANDLE,
+            "(?P<phrase>"
+            + _phrase_pattern([*handles["phrases"], *handles["app_names"]], fold)
+            + r")[\s:：=-]{0,3}"
+            + _HANDLE,
             re.IGNORECASE,
         ),
-        not_handles=frozenset(w.lower() for w in data["handles"]["not_handles"]),
+        app_names=frozenset(_key(w.translate(fold)) for w in handles["app_names"]),
+        not_handles=frozenset(w.lower() for w in handles["not_handles"]),
         name_phrases=re.compile(_phrase_pattern(_all_phrases(data["names"]), fold), re.IGNORECASE),
         name_rules=_name_rules(data["names"], fold),
         greetings=re.compile(
@@ -298,15 +306,19 @@ def _all_phrases(names: dict[str, Any]) -> Iterator[str]:
 
 def _greetings(names: dict[str, Any]) -> Iterator[str]:
     for table in names.values():
-        if table.get("opens_with_name"):
+        if table.get("opening_closers"):
             yield from table.get("greetings", ())
+
+
+def _words(table: dict[str, Any], key: str, fold: dict[int, int]) -> tuple[str, ...]:
+    # Longest first, so "md." is tried before "md" and "ပါရှင်" before "ပါ".
+    folded = {w.translate(fold).lower() for w in table.get(key, ())}
+    return tuple(sorted(folded, key=len, reverse=True))
 
 
 def _base_rule(table: dict[str, Any], fold: dict[int, int]) -> _NameRule:
     def words(key: str) -> tuple[str, ...]:
-        # Longest first, so "md." is tried before "md".
-        folded = {w.translate(fold).lower() for w in table.get(key, ())}
-        return tuple(sorted(folded, key=len, reverse=True))
+        return _words(table, key, fold)
 
     stop = [w.lower() for w in table.get("stop_words", ())]
     return _NameRule(
@@ -319,6 +331,7 @@ def _base_rule(table: dict[str, Any], fold: dict[int, int]) -> _NameRule:
         titles=words("titles"),
         closers=words("closers"),
         closer_may_glue=bool(table.get("closer_may_glue", False)),
+        verb_endings=words("verb_endings"),
         stop_words=frozenset(stop),
         cut_words=tuple(w for w in stop if len(w) >= 3),
         not_names=tuple(w.lower() for w in table.get("not_names", ())),
@@ -348,8 +361,9 @@ def _opening_rule(names: dict[str, Any], fold: dict[int, int]) -> _NameRule | No
     # "Rhea Villanueva po, ..." and "Anan here, ...": a message may open with the name itself.
     rule: _NameRule | None = None
     for table in names.values():
-        if table.get("opens_with_name"):
-            own = replace(_base_rule(table, fold), level=_STRICT_INTRO)
+        if table.get("opening_closers"):
+            closers = _words(table, "opening_closers", fold)
+            own = replace(_base_rule(table, fold), level=_STRICT_INTRO, closers=closers)
             rule = own if rule is None else _merge(rule, own)
     return rule
 
@@ -366,6 +380,7 @@ def _merge(a: _NameRule, b: _NameRule) -> _NameRule:
         titles=a.titles + b.titles,
         closers=a.closers + b.closers,
         closer_may_glue=a.closer_may_glue or b.closer_may_glue,
+        verb_endings=a.verb_endings + b.verb_endings,
         stop_words=a.stop_words | b.stop_words,
         cut_words=a.cut_words + b.cut_words,
         not_names=a.not_names + b.not_names,
@@ -410,17 +425,25 @@ def _emails(folded: str) -> Iterator[_Span]:
 def _handles(folded: str, rules: _Rules) -> Iterator[_Span]:
     for match in rules.handles.finditer(folded):
         value = match.group("value")
-        if _is_handle(value) and value.lower() not in rules.not_handles:
-            yield _Span(match.start("value"), match.end("value"), ID, _RANK_ID_FORMAT)
-    if "@" in folded:
-        for match in _BARE_HANDLE.finditer(folded):
-            if _is_handle(match.group()):
-                yield _Span(match.start(), match.end(), ID, _RANK_ID_FORMAT)
+        if not _is_handle(value) or value.lower() in rules.not_handles:
+            continue
+        if _key(match.group("phrase")) in rules.app_names and not _looks_like_account(value):
+            continue  # "facebook group", "zalo Tak": words, not accounts
+        yield _Span(match.start("value"), match.end("value"), ID, _RANK_ID_FORMAT)
+    for marker, pattern in (("@", _BARE_HANDLE), ("_", _UNDERSCORED)):
+        if marker in folded:
+            for match in pattern.finditer(folded):
+                if _is_handle(match.group()):
+                    yield _Span(match.start(), match.end(), ID, _RANK_ID_FORMAT)
 
 
 def _is_handle(value: str) -> bool:
     name = value.lstrip("@")
     return len(name) >= _MIN_HANDLE and any(c.isascii() and c.isalpha() for c in name)
+
+
+def _looks_like_account(value: str) -> bool:
+    return value.startswith("@") or any(c.isdigit() or c in "._" for c in value)
 
 
 def _id_formats(folded: str, rules: _Rules) -> Iterator[_Span]:
@@ -434,15 +457,23 @@ def _badges(folded: str, rules: _Rules) -> Iterator[_Span]:
 
 
 def _names(folded: str, rules: _Rules) -> Iterator[_Span]:
-    if rules.opening is not None:
-        start = _skip_words(folded, rules.greetings.match(folded).end(), rules.opening.titles)
-        end = _intro_name(folded, start, rules.opening)
+    greeted = rules.greetings.match(folded)
+    if rules.opening is not None and greeted is not None:
+        start = _skip_words(folded, greeted.end(), rules.opening.titles)
+        # Only Latin-script languages open with a bare name, and it is capitalised.
+        end = (
+            _intro_name(folded, start, rules.opening)
+            if folded[start : start + 1].isupper()
+            else start
+        )
         if end > start:
             yield _Span(start, end, NAME, _RANK_NAME)
     for match in rules.name_phrases.finditer(folded):
         rule = rules.name_rules[_key(match.group())]
         if rule.weak and rule.style == "run" and not _word_start(folded, match.start()):
             continue  # "รายชื่อ" (a list of names) is not "ชื่อ" (name: ...)
+        if match.end() < len(folded) and _is_mark(folded[match.end()]):
+            continue  # the phrase ends inside a syllable: "ကျမ" in "ကျမ်း"
         if rule.level >= _INTRO:
             start = _skip_words(folded, match.end(), rule.titles)
             end = _intro_name(folded, start, rule)
@@ -463,7 +494,7 @@ def _names(folded: str, rules: _Rules) -> Iterator[_Span]:
 
 
 def _word_start(text: str, index: int) -> bool:
-    return index == 0 or not (text[index - 1].isalnum() or unicodedata.combining(text[index - 1]))
+    return index == 0 or not (text[index - 1].isalnum() or _is_mark(text[index - 1]))
 
 
 def _skip_words(text: str, index: int, skip: tuple[str, ...]) -> int:
@@ -472,8 +503,9 @@ def _skip_words(text: str, index: int, skip: tuple[str, ...]) -> int:
             index += 1
         for word in skip:
             end = index + len(word)
-            boundary = _unspaced(word[0]) or end >= len(text) or not text[end].isalnum()
-            if text[index:end].lower() == word and boundary:
+            if text[index:end].lower() != word:
+                continue
+            if _unspaced(word[0]) or end >= len(text) or not text[end].isalnum():
                 index = end
                 break
         else:
@@ -557,8 +589,8 @@ def _intro_name(text: str, start: int, rule: _NameRule) -> int:
             return start
         if not mode:
             mode = "upper" if word[0].isupper() else "lower" if word[0].islower() else "uncased"
-            if mode == "lower":
-                return start
+            if mode == "lower" or not word[0].isalpha():
+                return start  # "ami kaj", "It is *very* good"
         if lower in rule.stop_words or lower in rule.not_names or _ends_like_verb(lower, rule):
             return start
         if mode == "upper" and not word[0].isupper():
@@ -581,13 +613,11 @@ def _run_intro(text: str, start: int, rule: _NameRule) -> int:
         if match is None:
             return start
         chunk = match.group().lower()
-        if any(chunk.startswith(word) for word in (*rule.stop_words, *rule.not_names)):
+        if chunk in rule.stop_words or chunk.startswith(rule.cut_words + rule.not_names):
+            return start  # as in _run_name, a short stop word counts only as a whole chunk
+        if chunk_number == 0 and chunk.startswith(rule.closers):
             return start
-        if chunk_number == 0 and any(chunk.startswith(word) for word in rule.closers):
-            return start
-        cuts = [
-            at for word in (*rule.cut_words, *rule.closers) if (at := chunk.find(word, 2)) > 0
-        ]
+        cuts = [at for word in (*rule.cut_words, *rule.closers) if (at := chunk.find(word, 2)) > 0]
         length = min([*cuts, len(chunk), _RUN_CAP])
         end = match.start() + length
         if _closed(text, end, rule):
@@ -599,21 +629,19 @@ def _run_intro(text: str, start: int, rule: _NameRule) -> int:
 
 
 def _ends_like_verb(word: str, rule: _NameRule) -> bool:
-    return False
+    return word.endswith(rule.verb_endings) and word not in rule.verb_endings
 
 
-def _closed(text: str, index: int, rule: _NameRule) -> bool:
-    line_break = False
-    while index < len(text) and text[index] in " \t\r\n":
-        line_break = line_break or text[index] == "\n"
-        index += 1
+def _closed(text: str, end: int, rule: _NameRule) -> bool:
+    index = _skip_space(text, end)
     closer = _closer_at(text, index, rule)
     if rule.level == _STRICT_INTRO:
         # "si Mark ito, ..." yes; "Sana po ba ..." (a sentence, not a name) no.
-        return closer > index and (
-            _punctuated(text, closer) or _closer_at(text, _skip_space(text, closer), rule) > 0
+        return closer is not None and (
+            _punctuated(text, closer)
+            or _closer_at(text, _skip_space(text, closer), rule) is not None
         )
-    return closer > index or line_break or _punctuated(text, index)
+    return closer is not None or "\n" in text[end:index] or _punctuated(text, index)
 
 
 def _punctuated(text: str, index: int) -> bool:
@@ -627,8 +655,8 @@ def _skip_space(text: str, index: int) -> int:
     return index
 
 
-def _closer_at(text: str, index: int, rule: _NameRule) -> int:
-    """The end of a closer word at `index`, or 0."""
+def _closer_at(text: str, index: int, rule: _NameRule) -> int | None:
+    """Where the closer word at `index` ends, if there is one."""
     for closer in rule.closers:
         end = index + len(closer)
         if text[index:end].lower() != closer:
@@ -636,11 +664,16 @@ def _closer_at(text: str, index: int, rule: _NameRule) -> int:
         # Burmese "ပါ" closes a name, "ပါတယ်" ends a verb; Thai "ครับ" may run on into the next word.
         if rule.closer_may_glue or end >= len(text) or not _is_letter(text[end]):
             return end
-    return 0
+    return None
 
 
 def _is_letter(char: str) -> bool:
-    return char.isalpha() or unicodedata.category(char).startswith("M")
+    return char.isalpha() or _is_mark(char)
+
+
+def _is_mark(char: str) -> bool:
+    # Vowel signs and tone marks: "ာ" and "်" belong to the letter before them.
+    return unicodedata.category(char).startswith("M")
 
 
 def _han_name(text: str, start: int, rule: _NameRule) -> int:
@@ -677,11 +710,12 @@ def _run_name(text: str, start: int, rule: _NameRule) -> int:
         if match is None:
             break
         chunk = match.group().lower()
-        opens_with_stop = any(chunk.startswith(word) for word in rule.stop_words)
+        # Short stop words only as a whole chunk: "มา" (come) must not stop the name "มานพ".
+        opens_with_stop = chunk in rule.stop_words or chunk.startswith(rule.cut_words)
         if (
             chunk_number == 0
             and rule.weak
-            and (opens_with_stop or any(chunk.startswith(word) for word in rule.not_names))
+            and (opens_with_stop or chunk.startswith(rule.not_names))
         ):
             return start
         if chunk_number > 0 and opens_with_stop:
