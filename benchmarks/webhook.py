@@ -21,7 +21,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from cryptography.fernet import Fernet
-from sqlalchemy import create_engine, func, select
+from sqlalchemy import create_engine, func, make_url, select, text
 from sqlalchemy.orm import Session
 
 from benchmarks.load import drive
@@ -66,17 +66,36 @@ def gunicorn(target: str, env: dict[str, str], workers: int) -> Iterator[int]:
         process.wait(timeout=30)
 
 
+@contextlib.contextmanager
+def database(server_url: str, tmp: str) -> Iterator[str]:
+    """A throwaway database: an SQLite file, or a new database on the given PostgreSQL server."""
+    if not server_url:
+        yield f"sqlite:///{tmp}/bench.sqlite"
+        return
+    name = f"intake_bench_{secrets.token_hex(4)}"
+    admin = create_engine(server_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield make_url(server_url).set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as connection:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--processes", type=int, default=2, help="load-generating processes")
     parser.add_argument("--connections", type=int, default=4, help="connections per process")
-    parser.add_argument("--database-url", default="")
+    parser.add_argument(
+        "--database-url", default="", help="a PostgreSQL server; a throwaway database is made on it"
+    )
     args = parser.parse_args()
 
-    with tempfile.TemporaryDirectory() as tmp:
-        url = args.database_url or f"sqlite:///{tmp}/bench.sqlite"
+    with tempfile.TemporaryDirectory() as tmp, database(args.database_url, tmp) as url:
         migrate.upgrade(url)
         token = secrets.token_hex(16)
         env = dict(

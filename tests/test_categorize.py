@@ -534,6 +534,227 @@ def test_pairs_catch_words_far_apart_and_say_which() -> None:
 
 
 # ---------------------------------------------------------------------------------------------
+# Urgent families: every language hears the same dangers said in many ways. Each report below
+# is invented for the test; the family names say which lexicon entries it exercises.
+
+URGENT_FAMILIES: list[tuple[str, str, str]] = [
+    # English, as migrant workers text it
+    ("en", "child+hazard", "a girl about 13 years old is running the cutting machine on our line"),
+    ("en", "child+hazard", "underage boys mixing chemicals in the paint room, no mask"),
+    ("en", "child+night", "12 y/o kids on the night shift packing"),
+    ("en", "confinement", "guard wont let us go out of the hostel, they padlock the gate every night"),
+    ("en", "violence", "foreman hit my coworker with a pipe today"),
+    ("en", "injury", "his fingers got caught in the roller, please send someone"),
+    ("en", "threat", "manager threatened to beat us if we talk to you"),
+    ("en", "medical", "my friend fell, company didnt let him go to the clinic"),
+    ("en", "self-harm", "i dont want to live anymore, too much debt"),
+    # Spanish
+    ("es", "child+hazard", "un niño de 13 años trabaja en la troqueladora"),
+    ("es", "confinement", "el guardia nos tiene encerradas en el dormitorio"),
+    ("es", "violence", "el supervisor le dio una golpiza a mi compañero"),
+    ("es", "injury", "a mi compañera se le atoró la mano en la inyectora"),
+    ("es", "threat", "el jefe amenazó con golpearnos si hablamos"),
+    ("es", "medical", "se cortó el brazo y no lo dejan ir al seguro"),
+    ("es", "self-harm", "ya no quiero vivir, debo mucho dinero"),
+    # Czech, with and without diacritics
+    ("cs", "child+hazard", "je mu 14 a pracuje u lisu bez rukavic"),
+    ("cs", "confinement", "na ubytovne nas zamykaji na noc"),
+    ("cs", "violence", "mistr praštil Ukrajince do obličeje"),
+    ("cs", "injury", "kolegyni to přiskříplo ruku ve stroji"),
+    ("cs", "threat", "vedoucí vyhrožoval, že nás zbije"),
+    # Indonesian, gaul spellings
+    ("id", "child+hazard", "ada anak usia 14 kerja di mesin pres"),
+    ("id", "confinement", "asrama digembok, kami ga boleh keluar sama sekali"),
+    ("id", "violence", "mandor nonjok temen saya di gudang"),
+    ("id", "injury", "tangan teman kegiling mesin roll"),
+    ("id", "threat", "satpam mengancam mau bacok kami"),
+    ("id", "medical", "kaki dia patah tapi ga dibawa ke rumah sakit"),
+    # Malay
+    ("ms", "child+hazard", "budak 14 tahun kerja dengan bahan kimia kat kilang"),
+    ("ms", "confinement", "majikan kunci pekerja dalam rumah kongsi"),
+    ("ms", "violence", "supervisor tumbuk muka kawan saya"),
+    ("ms", "injury", "jari kawan tersepit mesin tadi"),
+    ("ms", "threat", "dia ugut nak belasah kami"),
+    # Vietnamese, typed without tone marks
+    ("vi", "child+hazard", "co be 13 tuoi dung may cat o xuong"),
+    ("vi", "confinement", "bao ve khoa cong ktx, khong cho ai ra ngoai"),
+    ("vi", "violence", "to truong danh cong nhan ngay tai chuyen"),
+    ("vi", "injury", "chi ay bi may cuon tay"),
+    ("vi", "threat", "quan doc doa chem neu di bao"),
+    ("vi", "medical", "anh ay bi dut tay ma cty khong cho di vien"),
+    # Thai
+    ("th", "child+hazard", "เด็กอายุ 13 ทำงานกับเครื่องปั๊ม"),
+    ("th", "confinement", "หัวหน้าล็อคหอ ไม่ให้ออกไปข้างนอก"),
+    ("th", "violence", "ผู้จัดการต่อยหน้าพนักงาน"),
+    ("th", "injury", "มือเพื่อนติดเครื่องรีด"),
+    ("th", "threat", "หัวหน้าขู่ว่าจะยิงถ้าไปร้องเรียน"),
+    # Khmer
+    ("km", "child+hazard", "ក្មេងអាយុ១៣ឆ្នាំប្រើសារធាតុគីមីនៅរោងចក្រ"),
+    ("km", "confinement", "គេមិនឲ្យចេញក្រៅអន្តេវាសិកដ្ឋានទេ"),
+    ("km", "violence", "មេការដាល់មុខកម្មករ"),
+    ("km", "injury", "ម៉ាស៊ីនកិនដៃមិត្តខ្ញុំ"),
+    # Burmese
+    ("my", "child+hazard", "အသက် ၁၃ နှစ် ကလေး ဓာတုပစ္စည်းနဲ့ အလုပ်လုပ်နေရတယ်"),
+    ("my", "confinement", "ညနေ ၆ နာရီနောက် အပြင်မထွက်ရဘူး"),
+    ("my", "violence", "ဆူပါဗိုက်ဆာက လက်သီးနဲ့ထိုးတယ်"),
+    ("my", "injury", "စက်ညပ်ပြီး လက်ပြတ်သွားတယ်"),
+    # Nepali, romanised
+    ("ne", "child+hazard", "13 barsa ko keta chemical ma kaam garcha"),
+    ("ne", "confinement", "camp bata bahira jana dindaina, gate ma talcha"),
+    ("ne", "violence", "supervisor le sathi lai pityo"),
+    ("ne", "injury", "mero sathi ko hat katiyo, aspatal lagena"),
+    ("ne", "threat", "manager le dhamki diyo, maridinchhu bhanyo"),
+    # Tamil, in Tamil script and in Latin letters
+    ("ta", "child+hazard", "13 வயது பையன் கெமிக்கல் டேங்க் கிட்ட வேலை செய்றான்"),
+    ("ta", "confinement", "hostel ல வெளியே போக விடமாட்டாங்க"),
+    ("ta", "violence", "supervisor அவனை அடிச்சுட்டார்"),
+    ("ta", "injury", "அவ விரல் மெஷின்ல நசுங்கி போச்சு"),
+    ("ta", "threat", "manager konnuduven nu mirattuhiraan"),
+    # Tagalog
+    ("tl", "child+hazard", "may 14 anyos na nagtatrabaho sa makina"),
+    ("tl", "confinement", "hindi kami pinapalabas ng dorm tuwing gabi"),
+    ("tl", "violence", "hinampas ng supervisor ng tubo yung kasama ko"),
+    ("tl", "injury", "nadurog ang kamay ni ate sa makina"),
+    ("tl", "threat", "binantaan kami na bubugbugin pag nagsumbong"),
+    # Chinese
+    ("zh", "child+hazard", "有个13岁的小孩在开冲床"),
+    ("zh", "confinement", "保安晚上不让外出"),
+    ("zh", "violence", "拉长把他打了，脸都肿了"),
+    ("zh", "injury", "她的手被压在机器里面"),
+    ("zh", "threat", "老板扬言要打死我们"),
+    ("zh", "medical", "工伤了老板不让去医院"),
+    # Bengali, in Bengali script and romanised
+    ("bn", "child+hazard", "১৩ বছরের মেয়ে কেমিক্যাল দিয়ে কাজ করে"),
+    ("bn", "confinement", "ডরমিটরি থেকে বের হতে দেয় না"),
+    ("bn", "violence", "সুপারভাইজার আমার বন্ধুকে ঘুষি মেরেছে"),
+    ("bn", "injury", "মেশিনে হাত থেঁতলে গেছে"),
+    ("bn", "threat", "ম্যানেজার হুমকি দিয়েছে মারবে"),
+    ("bn", "violence", "amar bondhu ke pitaise, matha fete geche"),
+]
+
+
+@pytest.mark.parametrize(("language", "family", "text"), URGENT_FAMILIES,
+                         ids=[f"{lang}-{family}-{n}" for n, (lang, family, _)
+                              in enumerate(URGENT_FAMILIES)])
+def test_each_way_of_telling_a_danger_is_urgent(language: str, family: str, text: str) -> None:
+    result = categorize(text, language)
+    assert result.urgent, f"{family}: {text!r} -> {result}"
+    assert result.urgent_evidence
+
+
+def test_urgent_families_cover_every_language() -> None:
+    families: dict[str, set[str]] = {}
+    for language, family, _ in URGENT_FAMILIES:
+        families.setdefault(language, set()).add(family)
+    for language in DEFAULT_LANGUAGES:
+        assert {"child+hazard", "confinement", "violence", "injury"} <= families[language], language
+
+
+# Near misses: the same words, said of something that is not a danger.
+NOT_URGENT: list[tuple[str, str]] = [
+    ("en", "they cut our OT and my hands are so tired every day"),
+    ("en", "machine guard broken since march, supervisor say just work"),
+    ("en", "my son is 12 years old, boss refuse my leave to go home"),
+    ("en", "the dorm door has no lock, our things get stolen"),
+    ("en", "on the other hand they cut our allowance again"),
+    ("en", "students from the poly do night shift same like us"),
+    ("en", "supervisor threaten to fire us if we refuse OT"),
+    ("en", "glue makes my eyes burn, no mask"),
+    ("es", "nos cortaron el bono y la mano de obra es muy barata"),
+    ("es", "llevo 15 años trabajando en la misma máquina y no me suben el sueldo"),
+    ("es", "trabajamos de pie todo el día y el piso está roto"),
+    ("es", "hay estudiantes de secundaria en el turno de noche"),
+    ("cs", "pracuju tu 15 let u stroje a plat se nezvedl"),
+    ("cs", "máme horizontální rotaci směn a nikdo nám to nevysvětlil"),
+    ("id", "bau menusuk hidung di line SMT, banyak yang pusing"),
+    ("id", "kontrak putus, pesangon tidak dibayar, kaki saya pegal"),
+    ("id", "saya sudah 15 tahun kerja di mesin ini, upah tetap UMR"),
+    ("ms", "kerja pukul 8 pagi sampai pukul 8 malam, OT tak bayar"),
+    ("ms", "pintu bilik asrama tiada kunci, barang hilang"),
+    ("vi", "cong ty giam luong, bi giam thuong vi nghi om"),
+    ("vi", "doi bong cong ty danh giai, ai cung vui"),
+    ("vi", "cty to chuc khoa hoc an toan cho cong nhan may"),
+    ("th", "ไข้เลือดออกระบาดในหอพัก หัวหน้าไม่ให้ลาป่วย"),
+    ("th", "หอพักไม่มีล็อค ของหายบ่อย"),
+    ("th", "นักศึกษาฝึกงานอายุ 17 ทำกะดึกทุกวัน"),
+    ("th", "มือถือพัง ขาดงานไปหนึ่งวันโดนหักเงิน"),
+    ("km", "ប្រធានក្រុមវាយតម្លៃការងារ ហើយកាត់ប្រាក់រង្វាន់"),
+    ("km", "កម្មករអាយុ60ឆ្នាំ គេមិនឲ្យធ្វើការ"),
+    ("my", "အသက် ၄၅ နှစ် အလုပ်သမားကို အလုပ်မပေးဘူး"),
+    ("ne", "ragat jach garna paisa katyo"),
+    ("ne", "15 barsa dekhi yo company ma kaam gareko, talab badhena"),
+    ("ta", "கையெழுத்து போட சொல்றாங்க, சம்பளம் வரல"),
+    ("tl", "walang lock ang pinto ng dorm, nawawala gamit namin"),
+    ("tl", "pinagbantaan na tatanggalin kung di mag OT"),
+    ("zh", "我今年二十五岁，在厂里做了五年，工资还是很低"),
+    ("zh", "打了电话给人事，他们说不管"),
+    ("bn", "রক্তচাপ বেশি, তবু ছুটি দেয় না"),
+    ("bn", "বেতন কাটা হয়, হাতে টাকা দেয় কম"),
+]
+
+
+@pytest.mark.parametrize(("language", "text"), NOT_URGENT)
+def test_the_same_words_about_something_else_are_not_urgent(language: str, text: str) -> None:
+    result = categorize(text, language)
+    assert not result.urgent, f"{text!r} -> {result.urgent_evidence}"
+
+
+def test_a_danger_word_also_names_its_category() -> None:
+    # Violence is harsh treatment, confinement forced labour, an injury health and safety.
+    assert "harsh_treatment" in codes(categorize("foreman hit my coworker with a pipe", "en"))
+    assert "forced_labour" in codes(categorize("bao ve khong cho ai ra ngoai", "vi"))
+    assert "health_safety" in codes(categorize("她的手被压在机器里面", "zh"))
+    # Blood says nothing of the cause: a blow is not a safety finding.
+    punched = categorize("penyelia tumbuk kawan, hidung berdarah", "ms")
+    assert "harsh_treatment" in codes(punched)
+    assert "health_safety" not in codes(punched)
+
+
+def test_an_age_under_18_is_child_labour_and_a_night_shift_alone_is_not_long_hours() -> None:
+    assert "child_labour" in codes(categorize("anak umur 16 disuruh angkat karung", "id"))
+    assert "child_labour" in codes(categorize("มีน้องอายุ 16 มาทำงานในไลน์", "th"))
+    night = categorize("I work night shift in the warehouse", "en")
+    assert "working_hours" not in codes(night)
+
+
+# ---------------------------------------------------------------------------------------------
+# Lexicon features: age placeholders and ignored phrases
+
+
+def test_an_age_placeholder_stands_for_each_age_under_18() -> None:
+    source = (LEXICON_DIR / "en.toml").read_text(encoding="utf-8")
+    lexicon = parse_lexicon(source, "en")
+    child_terms = lexicon.categories["child_labour"]
+    assert "6 years old" in child_terms
+    assert "17 years old" in child_terms
+    assert "18 years old" not in child_terms
+    assert not any("{" in term for term in child_terms)
+    # "{young_age}" stops below the minimum working age of 15
+    night = [pair for pair in lexicon.pairs[URGENT] if "night shift" in pair.second]
+    assert night
+    assert "14 years old" in night[0].first
+    assert "15 years old" not in night[0].first
+    with pytest.raises(LexiconError, match="placeholder"):
+        parse_lexicon(source.replace('"{age} years old"', '"{years} years old"'), "en")
+
+
+def test_an_age_inside_a_larger_number_is_not_a_child() -> None:
+    # "26岁" holds "6岁", "二十六岁" holds "十六岁", and "អាយុ60" starts like "អាយុ6".
+    assert "child_labour" not in codes(categorize("我26岁，工资太低", "zh"))
+    assert "child_labour" not in codes(categorize("我二十六岁，工资太低", "zh"))
+    assert "child_labour" not in codes(categorize("កម្មករអាយុ60ឆ្នាំ", "km"))
+
+
+def test_an_ignored_phrase_hides_its_words_from_pairs_too() -> None:
+    # "hand" + "cut off" is an injury; "on the other hand" is not a hand.
+    assert categorize("his hand got cut off at the press", "en").urgent
+    assert not categorize("on the other hand the water was cut off", "en").urgent
+    # "pintu" + "kunci" is a locked door; a door with no lock is not.
+    assert categorize("pintu asrama dikunci dari luar", "id").urgent
+    assert not categorize("pintu asrama tidak ada kunci", "id").urgent
+
+
+# ---------------------------------------------------------------------------------------------
 # Code-mixing and misdetected languages
 
 

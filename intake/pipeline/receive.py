@@ -71,6 +71,7 @@ _LOCK_REPORTER = (
 _INSERT_REPORTER = insert(Reporter).returning(Reporter.id)
 _INSERT_REPORT = insert(Report).returning(Report.id)
 _INSERT_MESSAGE = insert(Message).returning(Message.id)
+_INSERT_CATEGORIES = insert(ReportCategory)
 _TOUCH_REPORTER = (
     update(Reporter)
     .where(Reporter.id == bindparam("reporter_id"))
@@ -318,7 +319,7 @@ def _new_report(
         "last_message_at": now,
     }
     report.id = _inserted(db.scalar(_INSERT_REPORT, values))
-    db.execute(insert(ReportCategory), _category_rows(report.id, analysis))
+    db.execute(_INSERT_CATEGORIES, _category_rows(report.id, analysis))
     return report
 
 
@@ -400,7 +401,7 @@ def _fold_categories(db: Connection, report_id: int, analysis: Analysis) -> None
                 )
             )
     if new:
-        db.execute(insert(ReportCategory), new)
+        db.execute(_INSERT_CATEGORIES, new)
 
 
 def _keyword(
