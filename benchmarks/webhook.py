@@ -41,6 +41,7 @@ def free_port() -> int:
 def gunicorn(target: str, env: dict[str, str], workers: int) -> Iterator[int]:
     """Serve `target` with gunicorn on a free loopback port until the block ends."""
     port = free_port()
+    env = dict(env, INTAKE_PUBLIC_URL=f"http://127.0.0.1:{port}")
     process = subprocess.Popen(
         [sys.executable, "-m", "gunicorn", "--workers", str(workers), "--bind",
          f"127.0.0.1:{port}", "--log-level", "warning", target],

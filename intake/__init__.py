@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import logging
+import traceback
 from collections.abc import Mapping
 from typing import Any
 
 from flask import Flask, Response
 from sqlalchemy import text
-from sqlalchemy.exc import InterfaceError, OperationalError
+from sqlalchemy.exc import DBAPIError
 from werkzeug.exceptions import HTTPException
 
 from intake import db
@@ -17,13 +18,22 @@ from intake.config import Config
 log = logging.getLogger(__name__)
 
 
+class IntakeFlask(Flask):
+    """Flask, logging unhandled errors without their messages, which may quote a worker."""
+
+    def log_exception(self, exc_info: Any) -> None:
+        _kind, error, trace = exc_info
+        frames = "".join(traceback.format_list(traceback.extract_tb(trace)))
+        self.logger.error("unhandled %s\n%s", type(error).__name__, frames)
+
+
 def create_app(test_config: Config | Mapping[str, Any] | None = None) -> Flask:
     """Build the app: configuration, database, analysis, blueprints and error pages."""
     if isinstance(test_config, Config):
         config = test_config
     else:
         config = Config.from_env(overrides=test_config)
-    app = Flask(__name__, instance_relative_config=True)
+    app = IntakeFlask(__name__, instance_relative_config=True)
     app.config.update(
         INTAKE=config,
         SECRET_KEY=config.secret_key,
@@ -40,8 +50,8 @@ def create_app(test_config: Config | Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(sms_bp)
     app.add_url_rule("/healthz", "healthz", _healthz)
     app.register_error_handler(HTTPException, _http_error)
-    app.register_error_handler(OperationalError, _database_unavailable)
-    app.register_error_handler(InterfaceError, _database_unavailable)
+    # Any database failure: nothing was committed, so Twilio (and its fallback URL) may retry.
+    app.register_error_handler(DBAPIError, _database_unavailable)
     return app
 
 

@@ -16,6 +16,7 @@ from xml.etree import ElementTree
 import click
 from flask import Flask, current_app
 from flask.cli import FlaskGroup, with_appcontext
+from sqlalchemy import make_url
 from twilio.request_validator import RequestValidator
 
 from intake import create_app, migrate
@@ -65,11 +66,15 @@ def demo(host: str, port: int, no_serve: bool) -> None:
     _development_by_default()
     from intake.demo import DEMO_HOTLINE, seed
 
-    migrate.upgrade(database_url())
-    app = create_app()
+    config = Config.from_env()
+    if config.production:
+        raise click.ClickException("the demo seeds invented data: not in production mode")
+    migrate.upgrade(config.database_url)
+    app = create_app(config)
     with app.app_context():
         added = seed(sessions(app)(), app.extensions["intake.hotline"])
-    click.echo(f"demo data ready ({added} new messages) in {app.config['INTAKE'].database_url}")
+    where = make_url(config.database_url).render_as_string(hide_password=True)
+    click.echo(f"demo data ready ({added} new messages) in {where}")
     if no_serve:
         return
     url = f"http://{host}:{port}"
@@ -171,6 +176,15 @@ def reanalyze() -> None:
     app: Flask = current_app
     done, failed = run(sessions(app)(), app.extensions["intake.hotline"])
     click.echo(f"reanalysed {done} messages; {failed} still failing")
+
+
+@main.command()
+def purge() -> None:
+    """Delete original texts past their retention (run daily; see the README)."""
+    from intake.pipeline.originals import purge_expired_originals
+
+    app: Flask = current_app
+    click.echo(f"purged {purge_expired_originals(sessions(app)())} original texts")
 
 
 @main.group()

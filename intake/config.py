@@ -54,7 +54,7 @@ class Config:
     original_text_roles: tuple[str, ...] = ("admin", "coordinator")
     max_body_bytes: int = 64 * 1024
     # How long a request waits for a connection or a lock before answering 503.
-    database_timeout: float = 10.0
+    database_timeout: float = 5.0
     factory_code_pattern: str = DEFAULT_FACTORY_CODE_PATTERN
     model_path: str = ""
     log_level: str = "INFO"
@@ -127,6 +127,10 @@ class Config:
                     Fernet(key)
                 except ValueError as error:
                     raise ConfigError(f"{_ENV_NAMES[name]}: not a Fernet key") from error
+        if self.production and not self.public_url:
+            # Behind a TLS proxy the app cannot know the URL Twilio signed: every SMS would
+            # get 403, and Twilio does not redeliver.
+            raise ConfigError("missing INTAKE_PUBLIC_URL: the URL Twilio calls, e.g. https://...")
         unknown = set(self.languages) - set(DEFAULT_LANGUAGES)
         if unknown or not self.languages:
             raise ConfigError(f"INTAKE_LANGUAGES: unsupported {sorted(unknown)}")

@@ -65,7 +65,7 @@ def _connect_args(url: str, timeout: float) -> dict[str, Any]:
         milliseconds = int(timeout * 1000)
         return {
             "connect_timeout": max(1, round(timeout)),
-            "options": f"-c lock_timeout={milliseconds} -c statement_timeout={milliseconds * 3}",
+            "options": f"-c lock_timeout={milliseconds} -c statement_timeout={milliseconds * 2}",
         }
     return {}
 

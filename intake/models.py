@@ -227,7 +227,7 @@ class Message(Base):
     kind: Mapped[MessageKind] = mapped_column(_enum(MessageKind), default=MessageKind.REPORT)
     reporter_id: Mapped[int] = mapped_column(ForeignKey("reporter.id"), index=True)
     report_id: Mapped[int | None] = mapped_column(ForeignKey("report.id"), index=True)
-    reply_to_id: Mapped[int | None] = mapped_column(ForeignKey("message.id"))
+    reply_to_id: Mapped[int | None] = mapped_column(ForeignKey("message.id"), index=True)
     text: Mapped[str] = mapped_column(Text, default="")
     original: Mapped[bytes | None] = mapped_column(LargeBinary)
     original_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -139,6 +139,7 @@ def config(database_url: str, keys: dict[str, Any]) -> Config:
         database_url=database_url,
         twilio_auth_token=AUTH_TOKEN,
         twilio_account_sid=ACCOUNT_SID,
+        public_url="http://localhost",
         database_timeout=2.0,
         **keys,
     )

@@ -7,7 +7,6 @@ Every message here is invented for the test; none comes from a real worker.
 from __future__ import annotations
 
 import json
-import time
 import tomllib
 import unicodedata
 from collections import Counter
@@ -542,7 +541,7 @@ URGENT_FAMILIES: list[tuple[str, str, str]] = [
     ("en", "child+hazard", "a girl about 13 years old is running the cutting machine on our line"),
     ("en", "child+hazard", "underage boys mixing chemicals in the paint room, no mask"),
     ("en", "child+night", "12 y/o kids on the night shift packing"),
-    ("en", "confinement", "guard wont let us go out of the hostel, they padlock the gate every night"),
+    ("en", "confinement", "guard wont let us go out of the hostel, they padlock the gate"),
     ("en", "violence", "foreman hit my coworker with a pipe today"),
     ("en", "injury", "his fingers got caught in the roller, please send someone"),
     ("en", "threat", "manager threatened to beat us if we talk to you"),
@@ -717,6 +716,27 @@ def test_an_age_under_18_is_child_labour_and_a_night_shift_alone_is_not_long_hou
     assert "working_hours" not in codes(night)
 
 
+@pytest.mark.parametrize(("language", "text"), [
+    ("ms", "boleh pergi tandas 3 kali sehari saja, lebih kena denda"),
+    ("zh", "上厕所超过10分钟就罚款"),
+    ("cs", "na toaletu max 5 minut, jinak pokuta"),
+    ("tl", "bawal mag banyo ng lampas 5 minuto, may multa"),
+    ("bn", "টয়লেটে ১০ মিনিটের বেশি থাকলে বেতন কাটে"),
+])
+def test_a_limit_on_the_toilet_is_harsh_treatment(language: str, text: str) -> None:
+    assert "harsh_treatment" in codes(categorize(text, language))
+
+
+@pytest.mark.parametrize(("language", "text"), [
+    ("ne", "3 mahina dekhi ot ko paisa aayena"),
+    ("zh", "请一天假就扣全勤奖"),
+    ("id", "magang 6 bulan tapi tidak dibayar sama sekali"),
+    ("es", "me quitaron el bono por faltar un día"),
+])
+def test_pay_said_in_everyday_words_is_wages(language: str, text: str) -> None:
+    assert "wages" in codes(categorize(text, language))
+
+
 # ---------------------------------------------------------------------------------------------
 # Lexicon features: age placeholders and ignored phrases
 
@@ -846,15 +866,3 @@ def test_everyday_web_sentences_rarely_raise_an_alarm(corpora_dir: Path) -> None
     # Mostly news and encyclopaedia text: deaths and fires there are real, just not reports.
     assert urgent / total < 0.03
     assert labelled / total < 0.12
-
-
-def test_categorize_is_fast_enough_for_a_thousand_messages_a_second() -> None:
-    lexicons = load_lexicons()
-    messages = [(text, language) for language, text, _, _ in EXAMPLES] * 20
-    categorize("warm up", "en", lexicons=lexicons)
-    start = time.perf_counter()
-    for text, language in messages:
-        categorize(text, language, lexicons=lexicons)
-    per_message = (time.perf_counter() - start) / len(messages)
-    print(f"categorize: {per_message * 1e6:.0f} µs per message over {len(messages)} messages")
-    assert per_message < 0.0005

@@ -32,6 +32,7 @@ def environment(database_url: str, keys: dict[str, Any]) -> dict[str, str]:
         "INTAKE_TEXT_KEYS": keys["text_keys"][0],
         "TWILIO_AUTH_TOKEN": AUTH_TOKEN,
         "TWILIO_ACCOUNT_SID": ACCOUNT_SID,
+        "INTAKE_PUBLIC_URL": "http://localhost",
     }
 
 
@@ -56,8 +57,9 @@ def test_sms_sends_a_signed_message_in_process_and_prints_the_reply(
 
 def test_demo_seeds_once_without_serving(environment: dict[str, str], database_url: str) -> None:
     runner = CliRunner()
-    first = runner.invoke(main, ["demo", "--no-serve"], env=environment)
-    second = runner.invoke(main, ["demo", "--no-serve"], env=environment)
+    development = dict(environment, INTAKE_ENV="development")
+    first = runner.invoke(main, ["demo", "--no-serve"], env=development)
+    second = runner.invoke(main, ["demo", "--no-serve"], env=development)
 
     assert first.exit_code == 0, first.output
     assert "(5 new messages)" in first.output
@@ -70,6 +72,13 @@ def test_demo_seeds_once_without_serving(environment: dict[str, str], database_u
     assert len(reports) == 5
     assert sum(report.factory_id is not None for report in reports) >= 3
     assert all(report.partner_id is not None for report in reports)
+
+
+def test_demo_refuses_to_seed_a_production_database(environment: dict[str, str]) -> None:
+    result = CliRunner().invoke(main, ["demo", "--no-serve"], env=environment)
+
+    assert result.exit_code != 0
+    assert "not in production" in result.output
 
 
 def test_analyze_works_on_a_fresh_install_without_database_or_secrets(tmp_path: Path) -> None:

@@ -47,11 +47,20 @@ def test_production_reads_every_setting_from_the_environment() -> None:
     assert config.generated == ()
 
 
+def test_production_needs_the_public_url_twilio_signs() -> None:
+    with pytest.raises(ConfigError, match="INTAKE_PUBLIC_URL"):
+        Config(
+            secret_key="s", pseudonym_pepper="p", contact_keys=(Fernet.generate_key().decode(),),
+            text_keys=(Fernet.generate_key().decode(),), twilio_auth_token="t",
+        ).validate()
+
+
 def test_a_malformed_key_is_refused() -> None:
     with pytest.raises(ConfigError, match="INTAKE_CONTACT_KEYS"):
         Config(
             secret_key="s", pseudonym_pepper="p", contact_keys=("not-a-key",),
             text_keys=(Fernet.generate_key().decode(),), twilio_auth_token="t",
+            public_url="https://hotline.example.org",
         ).validate()
 
 

@@ -47,6 +47,7 @@ def server(database_url: str, keys: dict[str, Any], tmp_path: Path) -> Iterator[
         INTAKE_TEXT_KEYS=keys["text_keys"][0],
         TWILIO_AUTH_TOKEN=AUTH_TOKEN,
         TWILIO_ACCOUNT_SID=ACCOUNT_SID,
+        INTAKE_PUBLIC_URL=f"http://127.0.0.1:{port}",
     )
     log = (tmp_path / "gunicorn.log").open("w")
     process = subprocess.Popen(

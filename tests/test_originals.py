@@ -59,3 +59,21 @@ def test_the_original_is_gone_after_its_retention(app: Flask, stored: Message) -
             stored, keyring, role="admin", allowed_roles=("admin",),
             now=utcnow() + retention + timedelta(seconds=1),
         )
+
+
+def test_purge_deletes_only_expired_originals(
+    app: Flask, twilio: Twilio, session: Session, stored: Message
+) -> None:
+    from intake.db import sessions
+    from intake.pipeline.originals import purge_expired_originals
+
+    twilio.sms("a second, newer message", sender="+447700900461")
+    retention = app.config["INTAKE"].original_text_retention
+    with sessions(app)() as fresh:
+        assert purge_expired_originals(fresh) == 0
+        later = utcnow() + retention + timedelta(minutes=5)
+        assert purge_expired_originals(fresh, now=later) == 2
+
+    originals = session.scalars(select(Message.original).where(Message.sid.is_not(None)))
+    assert list(originals) == [None, None]
+    assert "[NAME]" in session.get(Message, stored.id).text  # the redacted text stays

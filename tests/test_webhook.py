@@ -194,7 +194,7 @@ def test_behind_a_tls_proxy_the_public_url_is_what_is_signed(config: object) -> 
 # --- bad input ------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("missing", ["From", "To", "Body", "MessageSid"])
+@pytest.mark.parametrize("missing", ["From", "Body", "MessageSid"])
 def test_a_signed_request_missing_a_field_gets_400(
     twilio: Twilio, session: Session, missing: str
 ) -> None:
@@ -207,6 +207,53 @@ def test_a_signed_request_missing_a_field_gets_400(
     assert response.status_code == 400
     assert missing in response.get_data(as_text=True)
     assert count(session, Message) == 0
+
+
+def test_once_signed_odd_fields_are_stored_not_refused(twilio: Twilio, session: Session) -> None:
+    fields = form("no pay for 2 months", sender="+447700900140", NumMedia="abc")
+    del fields["To"]
+    replies(twilio.post(fields))
+
+    inbound = session.scalars(select(Message).where(Message.direction == Direction.INBOUND)).one()
+    assert inbound.num_media == 0
+    assert session.scalars(select(Report)).one().country is None
+
+
+@pytest.mark.parametrize(
+    ("sender", "hotline"),
+    [
+        ("+870773100000", HOTLINE),  # a satellite phone at sea: no country
+        ("+88216000000", HOTLINE),
+        ("+447700900141", "+80012345678"),  # an international freephone hotline
+        ("whatsapp:+447700900142", "whatsapp:+60300000000"),
+        ("IntakeTest", HOTLINE),  # an alphanumeric sender id
+    ],
+)
+def test_any_twilio_address_is_stored(
+    app: Flask, twilio: Twilio, session: Session, sender: str, hotline: str
+) -> None:
+    replies(twilio.sms("the boss keeps our passports", sender=sender, to=hotline))
+    replies(twilio.sms("HELP", sender=sender, to=hotline))
+
+    reporter = session.scalars(select(Reporter)).one()
+    assert reporter.country is None or len(reporter.country) == 2
+    keyring = app.extensions["intake.hotline"].keyring
+    # Replies go back on the channel the worker used.
+    assert keyring.decrypt_contact(reporter.contact or b"") == sender
+
+
+def test_a_message_naming_a_closed_reports_code_opens_a_new_report(
+    twilio: Twilio, session: Session
+) -> None:
+    from intake.models import ReportStatus
+
+    twilio.sms("they hold our passports", sender="+447700900143")
+    with session.begin():
+        report = session.scalars(select(Report)).one()
+        report.status = ReportStatus.CLOSED
+    twilio.sms(f"{report.code} now they fired me", sender="+447700900144")
+
+    assert count(session, Report) == 2
 
 
 def test_a_malformed_message_sid_gets_400(twilio: Twilio, session: Session) -> None:

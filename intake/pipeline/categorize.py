@@ -45,11 +45,11 @@ _ALWAYS_FULL = frozenset({"en"})  # workers everywhere mix in English ("OT", "sa
 # A term may name an age as a placeholder ("umur {age}", "{age} வயசு"): it stands for every
 # age written in digits, so a linguist writes the phrase once. Ages under 18 are minors; under
 # 15 is below the minimum working age in the hotline's countries.
-PLACEHOLDERS: Mapping[str, tuple[str, ...]] = MappingProxyType({
+_SLOTS: Mapping[str, tuple[str, ...]] = MappingProxyType({
     "{age}": tuple(str(age) for age in range(6, 18)),
     "{young_age}": tuple(str(age) for age in range(6, 15)),
 })
-_PLACEHOLDER_IN_TERM = re.compile(r"\{[a-z_]*\}")
+_SLOT = re.compile(r"\{[a-z_]*\}")
 
 # Letters and marks of scripts that separate words with spaces. A term in these scripts must
 # start (and, unless its lexicon says suffixes attach, end) at the edge of such a run. Python's
@@ -242,11 +242,11 @@ def _strings(value: object, where: str) -> tuple[str, ...]:
 
 
 def _expand(term: str, where: str) -> Iterator[str]:
-    found = _PLACEHOLDER_IN_TERM.search(term)
+    found = _SLOT.search(term)
     if found is None:
         yield term
         return
-    values = PLACEHOLDERS.get(found.group())
+    values = _SLOTS.get(found.group())
     if values is None:
         raise LexiconError(f"{where}: unknown placeholder {found.group()} in {term!r}")
     for value in values:
@@ -361,7 +361,7 @@ def _matcher(lexicons: tuple[Lexicon, ...]) -> _Matcher:
     for row in [*terms, *pairs]:
         users.setdefault(_script(row[0]), set()).add(row[1])
     shared = {script for script, languages in users.items() if len(languages) > 1}
-    paired = any(row[5] >= 0 for row in pairs)
+    paired = any(row[2] != IGNORE for row in pairs)
     return _Matcher(_table(terms, shared), _table(pairs, shared) if paired else None)
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+import re
 import threading
 import time
 from datetime import datetime
@@ -15,6 +17,8 @@ from intake.models import Factory
 from intake.pipeline.analyze import Analyzer, shared_analyzer
 from intake.pipeline.identity import Keyring
 from intake.pipeline.types import FactoryRef
+
+log = logging.getLogger(__name__)
 
 # A new or renamed factory is recognised in messages within this many seconds.
 FACTORY_RECHECK = 5.0
@@ -42,9 +46,14 @@ class Hotline:
         seen = session.execute(select(func.count(Factory.id), func.max(Factory.updated_at))).one()
         fingerprint = (seen[0], seen[1])
         if fingerprint != self._factories_seen:
-            factories = load_factories(session)
+            try:
+                analyzer = self._analyzer.with_factories(load_factories(session))
+            except (TypeError, ValueError, re.error) as error:
+                # Bad reference data must not stop the hotline: keep the factories we had.
+                log.error("factory list not reloaded: %s", type(error).__name__)
+                return self._analyzer
             with self._lock:
-                self._analyzer = self._analyzer.with_factories(factories)
+                self._analyzer = analyzer
                 self._factories_seen = fingerprint
         return self._analyzer
 

@@ -17,20 +17,24 @@ class Sender:
     """A parsed sender address: canonical form and region, both kept only in memory."""
 
     canonical: str  # E.164 where the address is a phone number, else the address as sent
-    region: str | None  # ISO 3166, from the number's prefix
+    region: str | None  # ISO 3166 alpha-2, from the number's prefix
+    address: str = ""  # as Twilio gave it ("whatsapp:+66..."): where replies must go
 
 
 def parse_address(address: str) -> Sender:
     """Canonicalise a Twilio From/To address ("+66...", "whatsapp:+66...") for hashing."""
-    bare = address.strip().removeprefix("whatsapp:")
+    sent = address.strip()
+    bare = sent.removeprefix("whatsapp:")
     try:
         number = phonenumbers.parse(bare, None)
     except phonenumbers.NumberParseException:
-        return Sender(canonical=bare, region=None)
+        return Sender(canonical=bare, region=None, address=sent)
     region = phonenumbers.region_code_for_number(number)
     return Sender(
         canonical=phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164),
-        region=region if region and region != "ZZ" else None,
+        # Satellite and international freephone numbers belong to no country ("001").
+        region=region if region and len(region) == 2 and region.isalpha() else None,
+        address=sent,
     )
 
 
@@ -47,8 +51,8 @@ class Keyring:
         return hmac.new(self._pepper, sender.canonical.encode(), hashlib.sha256).hexdigest()
 
     def encrypt_contact(self, sender: Sender) -> bytes:
-        """The number, encrypted for replies."""
-        return self._contact.encrypt(sender.canonical.encode())
+        """The address replies go to (number, with its channel), encrypted."""
+        return self._contact.encrypt((sender.address or sender.canonical).encode())
 
     def decrypt_contact(self, token: bytes) -> str:
         """The number behind a stored contact token (only the sending worker needs this)."""

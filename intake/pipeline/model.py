@@ -270,7 +270,10 @@ def train(
         target = np.fromiter((code in ls for ls in labels), dtype=bool, count=len(labels))
         # No class re-weighting: the pipeline reads the output as a probability against a fixed
         # threshold, and balancing inflates the rare codes (it doubled false positives).
-        regression = LogisticRegression(C=settings.c, max_iter=1000, random_state=seed)
+        # liblinear: measured 6x faster than lbfgs on the seeds, with the same held-out F1.
+        regression = LogisticRegression(
+            C=settings.c, solver="liblinear", max_iter=1000, random_state=seed
+        )
         regression.fit(matrix, target)
         weights[:, column] = regression.coef_[0]
         intercepts[column] = regression.intercept_[0]

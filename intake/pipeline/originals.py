@@ -5,6 +5,10 @@ from __future__ import annotations
 from collections.abc import Collection
 from datetime import datetime
 
+from sqlalchemy import update
+from sqlalchemy.orm import Session
+
+from intake.db import write_transaction
 from intake.models import Message, utcnow
 from intake.pipeline.identity import Keyring
 
@@ -32,3 +36,14 @@ def read_original(
     if message.original is None or (expires is not None and expires <= (now or utcnow())):
         raise OriginalGone(f"message {message.id}: original no longer kept")
     return keyring.decrypt_text(message.original)
+
+
+def purge_expired_originals(session: Session, now: datetime | None = None) -> int:
+    """Delete every original text whose retention period is over; returns how many."""
+    with write_transaction(session):
+        result = session.connection().execute(
+            update(Message)
+            .where(Message.original.is_not(None), Message.original_expires_at <= (now or utcnow()))
+            .values(original=None)
+        )
+    return result.rowcount

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import logging
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session
 
 from intake.db import write_transaction
-from intake.models import Direction, Message, Report, Reporter, utcnow
+from intake.models import Direction, Message, Report, Reporter, UTCDateTime, utcnow
 from intake.pipeline.analyze import WITHHELD
 from intake.pipeline.hotline import Hotline
 from intake.pipeline.receive import factory_ids, fold
@@ -23,6 +23,7 @@ _PENDING = (
         Message.direction == Direction.INBOUND,
         Message.text == WITHHELD,
         Message.original.is_not(None),
+        Message.original_expires_at > bindparam("now", type_=UTCDateTime()),
     )
     .order_by(Message.id)
 )
@@ -31,7 +32,7 @@ _PENDING = (
 def reanalyze(session: Session, hotline: Hotline) -> tuple[int, int]:
     """Retry every withheld message, one transaction each; returns (analysed, still failing)."""
     with session.begin():
-        pending = list(session.scalars(_PENDING))
+        pending = list(session.scalars(_PENDING, {"now": utcnow()}))
     done = failed = 0
     for message_id in pending:
         try:
@@ -48,11 +49,17 @@ def _reanalyze_one(session: Session, hotline: Hotline, message_id: int) -> None:
     analyzer = hotline.analyzer(session)
     db = session.connection()
     row = db.execute(
-        select(Message.original, Message.report_id, Reporter.country, Reporter.language)
+        select(
+            Message.original,
+            Message.report_id,
+            Message.created_at,
+            Reporter.country,
+            Reporter.language,
+        )
         .join(Reporter, Reporter.id == Message.reporter_id)
         .where(Message.id == message_id)
     ).one()
-    original, report_id, sender_region, known = row
+    original, report_id, received, sender_region, known = row
     if original is None:
         raise LookupError(f"message {message_id}: original already purged")
     report = ReportRow(*db.execute(select(*COLUMNS).where(Report.id == report_id)).one())
@@ -73,5 +80,6 @@ def _reanalyze_one(session: Session, hotline: Hotline, message_id: int) -> None:
             analysis={k: v for k, v in analysis.as_json().items() if k != "redacted"},
         )
     )
-    fold(db, report, analysis, factory_ids(db, analysis), utcnow())
+    # The message's own time: reanalysing an old message must not make its report look recent.
+    fold(db, report, analysis, factory_ids(db, analysis), received)
     log.info("reanalysed message=%d report=%d", message_id, report.id)

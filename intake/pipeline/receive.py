@@ -19,6 +19,7 @@ from sqlalchemy import (
     LargeBinary,
     String,
     bindparam,
+    case,
     delete,
     func,
     insert,
@@ -85,7 +86,10 @@ _FOLD_REPORT = (
     update(Report)
     .where(Report.id == bindparam("report_id"))
     .values(
-        last_message_at=bindparam("now", type_=UTCDateTime()),
+        last_message_at=case(
+            (Report.last_message_at < bindparam("now", type_=UTCDateTime()), bindparam("now")),
+            else_=Report.last_message_at,
+        ),
         urgent=or_(Report.urgent, bindparam("urgent", type_=Boolean())),
         language=func.coalesce(Report.language, bindparam("language", type_=String())),
         factory_id=func.coalesce(Report.factory_id, bindparam("factory_id", type_=Integer())),
@@ -117,7 +121,6 @@ class Prepared:
     command: Keyword | None
     language: str  # what the worker is answered in
     analysis: Analysis | None
-    factory: tuple[int, int | None] | None  # (factory id, its partner id)
 
 
 def receive_sms(
@@ -146,30 +149,29 @@ def prepare(session: Session, sms: InboundSms, hotline: Hotline) -> Prepared:
     keyring = hotline.keyring
     pseudonym = keyring.pseudonym(sender)
     command = keyword(sms.text)
-    analysis, factory = None, None
+    analysis = None
     with session.begin():
-        db = session.connection()
-        known = db.scalar(_REPORTER_LANGUAGE, {"pseudonym": pseudonym})
-        language = hotline.analyzer(session).fallback_language(known, to.region)
-        if command is None:
-            try:
-                analysis = hotline.analyzer(session).analyze(
+        known = session.connection().scalar(_REPORTER_LANGUAGE, {"pseudonym": pseudonym})
+        language = known or "en"
+        try:
+            analyzer = hotline.analyzer(session)
+            language = analyzer.fallback_language(known, to.region)
+            if command is None:
+                analysis = analyzer.analyze(
                     sms.text,
                     sender_region=sender.region,
                     hotline_region=to.region,
                     known_language=known,
                 )
-            except Exception as error:
-                # Twilio never redelivers: a bug in the analysis must not lose the SMS. It is
-                # stored with its text withheld, and `intake reanalyze` retries it later.
-                analysis = failed_analysis(known or "en")
-                frame = traceback.extract_tb(error.__traceback__)[-1]
-                log.error(
-                    "analysis failed: %s at %s:%s", type(error).__name__, frame.filename,
-                    frame.lineno,
-                )
-            factory = factory_ids(db, analysis)
-            language = analysis.language.code
+                language = analysis.language.code
+        except Exception as error:
+            # Twilio never redelivers: a bug in the analysis must not lose the SMS. It is
+            # stored with its text withheld, and `intake reanalyze` retries it later.
+            frame = traceback.extract_tb(error.__traceback__)[-1]
+            log.error(
+                "analysis failed: %s at %s:%s", type(error).__name__, frame.filename, frame.lineno
+            )
+            analysis = failed_analysis(language) if command is None else None
     return Prepared(
         sms=sms,
         pseudonym=pseudonym,
@@ -180,7 +182,6 @@ def prepare(session: Session, sms: InboundSms, hotline: Hotline) -> Prepared:
         command=command,
         language=language,
         analysis=analysis,
-        factory=factory,
     )
 
 
@@ -231,10 +232,12 @@ def _store(db: Connection, prepared: Prepared, hotline: Hotline, now: datetime) 
         db, reporter.id, codes_in(sms.text), now=now, window=hotline.config.thread_window
     )
     follow_up = report is not None
+    # Looked up inside the transaction, so a factory deleted meanwhile is simply not found.
+    factory = factory_ids(db, analysis)
     if report is None:
-        report = _new_report(db, reporter.id, prepared, now)
+        report = _new_report(db, reporter.id, prepared, factory, now)
     else:
-        fold(db, report, analysis, prepared.factory, now)
+        fold(db, report, analysis, factory, now)
     message.update(
         report_id=report.id,
         text=analysis.redacted,
@@ -293,11 +296,15 @@ def _reporter(
 
 
 def _new_report(
-    db: Connection, reporter_id: int, prepared: Prepared, now: datetime
+    db: Connection,
+    reporter_id: int,
+    prepared: Prepared,
+    factory: tuple[int, int | None] | None,
+    now: datetime,
 ) -> ReportRow:
     """A report opened by this message, with everything its analysis found."""
     analysis = _analysis(prepared)
-    factory_id, partner_id = prepared.factory or (None, None)
+    factory_id, partner_id = factory or (None, None)
     report = ReportRow(
         id=0,
         code=new_code(),
@@ -361,6 +368,7 @@ def fold(
 
 
 def _fold_categories(db: Connection, report_id: int, analysis: Analysis) -> None:
+    """Merge a message's categories into its report's, keeping the best score and evidence."""
     found = {c.code: c for c in analysis.categorization.categories}
     rows = db.execute(
         select(
@@ -372,6 +380,10 @@ def _fold_categories(db: Connection, report_id: int, analysis: Analysis) -> None
         ).where(ReportCategory.report_id == report_id)
     ).all()
     existing = {row.code: row for row in rows}
+    if any(row.source == "monitor" for row in rows):
+        # A monitor has decided this report's categories: new suggestions stay on the message
+        # (message.analysis) instead of reappearing on the report.
+        return
     real = [code for code in found if code != "other"]
     if real and "other" in existing and existing["other"].source == "analysis":
         db.execute(delete(ReportCategory).where(ReportCategory.id == existing["other"].id))

@@ -36,7 +36,15 @@ COLUMNS = (
 )
 
 
-_NAMED = select(*COLUMNS).where(Report.code.in_(bindparam("codes", expanding=True))).limit(1)
+_NAMED = (
+    select(*COLUMNS)
+    .where(
+        Report.code.in_(bindparam("codes", expanding=True)),
+        Report.status != ReportStatus.CLOSED,
+    )
+    .order_by(Report.id.desc())
+    .limit(1)
+)
 _RECENT = (
     select(*COLUMNS)
     .where(

@@ -9,7 +9,7 @@ from werkzeug.datastructures import MultiDict
 
 # C0 and C1 controls except tab, newline and carriage return; PostgreSQL rejects NUL outright.
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
-_SID = re.compile(r"^[A-Z]{2}[0-9a-fA-F]{32}$")
+_SID = re.compile(r"[A-Z]{2}[0-9a-fA-F]{32}")
 
 
 def clean(text: str) -> str:
@@ -41,23 +41,23 @@ class InboundSms:
     def from_form(cls, form: MultiDict[str, str]) -> InboundSms:
         """Parse Twilio's form fields; raise MalformedSms naming what is missing or wrong."""
         sid = form.get("MessageSid") or form.get("SmsMessageSid") or ""
-        fields = {"MessageSid": sid, "From": form.get("From"), "To": form.get("To")}
+        # Once Twilio's signature checks out, store whatever we can: only what identifies the
+        # message and its sender is required.
+        fields = {"MessageSid": sid, "From": form.get("From")}
         missing = [name for name, value in fields.items() if not value]
         if "Body" not in form:
             missing.append("Body")
         if missing:
             raise MalformedSms(f"missing field(s): {', '.join(missing)}")
-        if not _SID.match(sid):
+        if not _SID.fullmatch(sid):
             raise MalformedSms("MessageSid is not a Twilio message SID")
         country = (form.get("FromCountry") or "").strip().upper()
-        try:
-            num_media = int(form.get("NumMedia") or 0)
-        except ValueError as error:
-            raise MalformedSms("NumMedia is not a number") from error
+        media = form.get("NumMedia") or "0"
+        num_media = int(media) if media.isdigit() else 0
         return cls(
             sid=sid,
             sender=form["From"],
-            to=form["To"],
+            to=form.get("To") or "",
             body=form["Body"],
             from_country=country if re.fullmatch(r"[A-Z]{2}", country) else None,
             num_media=max(0, min(num_media, 10)),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+import logging
 from functools import cache
 from io import BytesIO
 from pathlib import Path
@@ -10,6 +11,8 @@ from pathlib import Path
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.support import NullTranslations, Translations
+
+log = logging.getLogger(__name__)
 
 LOCALES_DIR = Path(__file__).resolve().parents[2] / "locales"
 
@@ -62,4 +65,9 @@ def _translations(language: str) -> NullTranslations:
 
 def render(reply: Reply, language: str, **values: str) -> str:
     """The reply's text in `language` (English where no catalog exists), values filled in."""
-    return _translations(language).gettext(reply.value) % values
+    try:
+        return _translations(language).gettext(reply.value) % values
+    except Exception as error:
+        # A broken catalog must not cost the worker their message: answer in English.
+        log.error("reply %s in %s not rendered: %s", reply.name, language, type(error).__name__)
+        return reply.value % values
