@@ -18,6 +18,7 @@ from flask import Flask, current_app
 from flask.cli import FlaskGroup, with_appcontext
 from sqlalchemy import make_url
 from twilio.request_validator import RequestValidator
+from werkzeug.serving import run_simple
 
 from intake import create_app, migrate
 from intake.config import INSTANCE_DIR, Config, database_url
@@ -83,7 +84,8 @@ def demo(host: str, port: int, no_serve: bool) -> None:
         f'  intake sms "we worked 14 hours and got no overtime pay" --from +8613800000001 '
         f"--to {DEMO_HOTLINE} --url {url}"
     )
-    app.run(host=host, port=port)
+    # Flask ignores app.run() inside its own CLI; serve with werkzeug directly.
+    run_simple(host, port, app, threaded=True)
 
 
 @main.command(with_appcontext=False)
