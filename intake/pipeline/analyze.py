@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from functools import cache
@@ -90,8 +91,7 @@ class Analyzer:
 
     def with_factories(self, factories: Sequence[FactoryRef]) -> Analyzer:
         """The same analyzer, knowing a new list of factories."""
-        clone = object.__new__(Analyzer)
-        clone.__dict__.update(self.__dict__)
+        clone = copy.copy(self)
         clone.factories = FactoryFinder(factories, self._code_pattern)
         return clone
 

@@ -144,7 +144,7 @@ def receive_sms(
 
 
 def prepare(session: Session, sms: InboundSms, hotline: Hotline) -> Prepared:
-    """The CPU-bound half: identity, encryption and analysis, with two quick reads."""
+    """The CPU-bound half, before any lock: identity, encryption, analysis, one quick read."""
     sender, to = parse_address(sms.sender), parse_address(sms.to)
     keyring = hotline.keyring
     pseudonym = keyring.pseudonym(sender)
