@@ -58,10 +58,6 @@ class Hotline:
         return self._analyzer
 
 
-    def forget_factories(self) -> None:
-        """Re-read the Factory table before the next message (after editing factories)."""
-        self._factories_checked = -FACTORY_RECHECK
-
 
 def load_factories(session: Session) -> list[FactoryRef]:
     """Every factory's code and names, as the analysis needs them."""

@@ -11,7 +11,7 @@ from intake.db import write_transaction
 from intake.models import Direction, Message, Report, Reporter, UTCDateTime, utcnow
 from intake.pipeline.analyze import WITHHELD
 from intake.pipeline.hotline import Hotline
-from intake.pipeline.receive import factory_ids, fold
+from intake.pipeline.receive import analysed_fields, factory_ids, fold
 from intake.pipeline.thread import COLUMNS, ReportRow
 from intake.sms.inbound import clean
 
@@ -69,17 +69,7 @@ def _reanalyze_one(session: Session, hotline: Hotline, message_id: int) -> None:
         hotline_region=report.country,
         known_language=known,
     )
-    db.execute(
-        update(Message)
-        .where(Message.id == message_id)
-        .values(
-            text=analysis.redacted,
-            language=analysis.language.code,
-            language_source=analysis.language.source,
-            redactions=dict(analysis.redaction.counts),
-            analysis={k: v for k, v in analysis.as_json().items() if k != "redacted"},
-        )
-    )
+    db.execute(update(Message).where(Message.id == message_id).values(**analysed_fields(analysis)))
     # The message's own time: reanalysing an old message must not make its report look recent.
     fold(db, report, analysis, factory_ids(db, analysis), received)
     log.info("reanalysed message=%d report=%d", message_id, report.id)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import traceback
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -49,6 +50,7 @@ from intake.pipeline.hotline import Hotline
 from intake.pipeline.identity import parse_address
 from intake.pipeline.route import route
 from intake.pipeline.thread import ReportRow, find_report
+from intake.pipeline.types import CategoryScore
 from intake.sms.inbound import InboundSms
 from intake.sms.keywords import Keyword, keyword
 from intake.sms.replies import Reply, render
@@ -185,6 +187,17 @@ def prepare(session: Session, sms: InboundSms, hotline: Hotline) -> Prepared:
     )
 
 
+def analysed_fields(analysis: Analysis) -> dict[str, Any]:
+    """The message columns the analysis fills: redacted text, language, what it found."""
+    return {
+        "text": analysis.redacted,
+        "language": analysis.language.code,
+        "language_source": analysis.language.source,
+        "redactions": dict(analysis.redaction.counts),
+        "analysis": {k: v for k, v in analysis.as_json().items() if k != "redacted"},
+    }
+
+
 def factory_ids(db: Connection, analysis: Analysis) -> tuple[int, int | None] | None:
     """The id and partner of the known factory the analysis found, if any."""
     if analysis.factory is None:
@@ -208,9 +221,8 @@ def _stored(session: Session, sid: str) -> Receipt | None:
 
 
 def _store(db: Connection, prepared: Prepared, hotline: Hotline, now: datetime) -> Receipt:
-    analysis = prepared.analysis
-    language = analysis.language if analysis is not None else None
-    confident = language.code if language and language.source in CONFIDENT_SOURCES else None
+    guess = prepared.analysis.language if prepared.analysis is not None else None
+    confident = guess.code if guess and guess.source in CONFIDENT_SOURCES else None
     reporter = _reporter(db, prepared, confident, now)
     sms = prepared.sms
     message: dict[str, Any] = {
@@ -238,14 +250,7 @@ def _store(db: Connection, prepared: Prepared, hotline: Hotline, now: datetime) 
         report = _new_report(db, reporter.id, prepared, factory, now)
     else:
         fold(db, report, analysis, factory, now)
-    message.update(
-        report_id=report.id,
-        text=analysis.redacted,
-        language=language.code,
-        language_source=language.source,
-        redactions=dict(analysis.redaction.counts),
-        analysis={k: v for k, v in analysis.as_json().items() if k != "redacted"},
-    )
+    message.update(report_id=report.id, **analysed_fields(analysis))
     message_id = _insert_message(db, message)
     if not sms.text.strip() and not sms.num_media:
         kind = Reply.EMPTY
@@ -326,11 +331,13 @@ def _new_report(
         "last_message_at": now,
     }
     report.id = _inserted(db.scalar(_INSERT_REPORT, values))
-    db.execute(_INSERT_CATEGORIES, _category_rows(report.id, analysis))
+    db.execute(
+        _INSERT_CATEGORIES, _category_rows(report.id, analysis.categorization.categories)
+    )
     return report
 
 
-def _category_rows(report_id: int, analysis: Analysis) -> list[dict[str, Any]]:
+def _category_rows(report_id: int, categories: Iterable[CategoryScore]) -> list[dict[str, Any]]:
     return [
         {
             "report_id": report_id,
@@ -339,7 +346,7 @@ def _category_rows(report_id: int, analysis: Analysis) -> list[dict[str, Any]]:
             "evidence": list(category.evidence),
             "source": "analysis",
         }
-        for category in analysis.categorization.categories
+        for category in categories
     ]
 
 
@@ -394,15 +401,7 @@ def _fold_categories(db: Connection, report_id: int, analysis: Analysis) -> None
             continue
         row = existing.get(code)
         if row is None:
-            new.append(
-                {
-                    "report_id": report_id,
-                    "code": code,
-                    "score": score.score,
-                    "evidence": list(score.evidence),
-                    "source": "analysis",
-                }
-            )
+            new.append(score)
         elif row.source == "analysis":
             db.execute(
                 update(ReportCategory)
@@ -413,7 +412,7 @@ def _fold_categories(db: Connection, report_id: int, analysis: Analysis) -> None
                 )
             )
     if new:
-        db.execute(_INSERT_CATEGORIES, new)
+        db.execute(_INSERT_CATEGORIES, _category_rows(report_id, new))
 
 
 def _keyword(
