@@ -46,8 +46,12 @@ def add_account(
     with sessions(app)() as session, write_transaction(session):
         partner = session.get(Partner, partner_id) if partner_id else None
         user = accounts.create_user(
-            session, email=email, name=f"{role.value.title()} Person", password=PASSWORD,
-            role=role, partner=partner,
+            session,
+            email=email,
+            name=f"{role.value.title()} Person",
+            password=PASSWORD,
+            role=role,
+            partner=partner,
         )
         accounts.enrol_totp(user, secret, keyring)
         session.flush()

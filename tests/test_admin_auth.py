@@ -59,7 +59,8 @@ def test_password_and_code_sign_in(app: Flask, admin: Account, session: Session)
     assert "auth.sign_in" in list(actions)
     stored = user(session, admin)
     assert stored.password_hash.startswith("$argon2id$")
-    assert stored.totp_secret is not None and admin.secret.encode() not in stored.totp_secret
+    assert stored.totp_secret is not None
+    assert admin.secret.encode() not in stored.totp_secret
 
 
 def test_password_alone_is_not_enough(app: Flask, admin: Account) -> None:
@@ -72,8 +73,11 @@ def test_wrong_code_and_replayed_code_are_refused(app: Flask, admin: Account) ->
     client = browser(app)
     _password_step(client, admin)
     token = csrf(client, f"{BASE_URL}/admin/login/code")
-    wrong = client.post(f"{BASE_URL}/admin/login/code", data={"code": "000000", "csrf_token": token})
-    assert wrong.status_code == 200 and "did not work" in wrong.get_data(as_text=True)
+    wrong = client.post(
+        f"{BASE_URL}/admin/login/code", data={"code": "000000", "csrf_token": token}
+    )
+    assert wrong.status_code == 200
+    assert "did not work" in wrong.get_data(as_text=True)
     sign_in(app, admin)
     # The same code a second time (someone watching the screen): refused.
     other = browser(app)
@@ -85,7 +89,9 @@ def test_wrong_code_and_replayed_code_are_refused(app: Flask, admin: Account) ->
     assert replay.status_code == 200
 
 
-def test_account_locks_after_repeated_failures(app: Flask, admin: Account, session: Session) -> None:
+def test_account_locks_after_repeated_failures(
+    app: Flask, admin: Account, session: Session
+) -> None:
     client = browser(app)
     for _ in range(5):
         assert _password_step(client, admin, "wrong password!").status_code == 200
@@ -107,8 +113,18 @@ def test_first_sign_in_enrols_totp(app: Flask, session: Session) -> None:
     runner = app.test_cli_runner()
     result = runner.invoke(
         main,
-        args=["user", "create", "--email", "new@example.org", "--name", "New Admin",
-              "--role", "admin", "--password", PASSWORD],
+        args=[
+            "user",
+            "create",
+            "--email",
+            "new@example.org",
+            "--name",
+            "New Admin",
+            "--role",
+            "admin",
+            "--password",
+            PASSWORD,
+        ],
     )
     assert result.exit_code == 0, result.output
     account = Account(0, "new@example.org", Role.ADMIN, None, "")
@@ -127,23 +143,46 @@ def test_first_sign_in_enrols_totp(app: Flask, session: Session) -> None:
     assert done.status_code == 302
     assert client.get(f"{BASE_URL}/admin/").status_code == 200
     stored = session.scalar(select(User).where(User.email == "new@example.org"))
-    assert stored is not None and stored.totp_secret is not None
+    assert stored is not None
+    assert stored.totp_secret is not None
 
 
 def test_cli_refuses_a_short_password_and_a_monitor_without_partner(app: Flask) -> None:
     runner = app.test_cli_runner()
     short = runner.invoke(
         main,
-        args=["user", "create", "--email", "a@example.org", "--name", "A", "--role", "admin",
-              "--password", "short"],
+        args=[
+            "user",
+            "create",
+            "--email",
+            "a@example.org",
+            "--name",
+            "A",
+            "--role",
+            "admin",
+            "--password",
+            "short",
+        ],
     )
-    assert short.exit_code != 0 and "12 characters" in short.output
+    assert short.exit_code != 0
+    assert "12 characters" in short.output
     lonely = runner.invoke(
         main,
-        args=["user", "create", "--email", "m@example.org", "--name", "M", "--role", "monitor",
-              "--password", PASSWORD],
+        args=[
+            "user",
+            "create",
+            "--email",
+            "m@example.org",
+            "--name",
+            "M",
+            "--role",
+            "monitor",
+            "--password",
+            PASSWORD,
+        ],
     )
-    assert lonely.exit_code != 0 and "partner" in lonely.output
+    assert lonely.exit_code != 0
+    assert "partner" in lonely.output
 
 
 def test_forms_need_a_csrf_token(app: Flask, admin: Account) -> None:
@@ -157,14 +196,18 @@ def test_cookie_and_security_headers(app: Flask, admin: Account) -> None:
     client = browser(app)
     page = client.get(f"{BASE_URL}/admin/login")
     policy = page.headers["Content-Security-Policy"]
-    assert "script-src 'self'" in policy and "unsafe-inline" not in policy
+    assert "script-src 'self'" in policy
+    assert "unsafe-inline" not in policy
     assert "frame-ancestors 'none'" in policy
     assert page.headers["X-Frame-Options"] == "DENY"
     assert page.headers["Cache-Control"] == "no-store"
     cookie = page.headers["Set-Cookie"]
-    assert "Secure" in cookie and "HttpOnly" in cookie and "SameSite=Lax" in cookie
+    assert "Secure" in cookie
+    assert "HttpOnly" in cookie
+    assert "SameSite=Lax" in cookie
     html = page.get_data(as_text=True)
-    assert "<script>" not in html and " style=" not in html
+    assert "<script>" not in html
+    assert " style=" not in html
 
 
 def test_idle_session_is_signed_out(config: Config, admin: Account) -> None:
