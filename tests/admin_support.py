@@ -103,3 +103,54 @@ def user(session: Session, account: Account) -> User:
     found = session.get(User, account.id)
     assert found is not None
     return found
+
+
+VN_HOTLINE = "+842800000000"  # invented: parses to Viet Nam, reaches nobody
+
+
+@dataclass
+class World:
+    """Two partners, each with a monitor and a report of its own, plus staff accounts."""
+
+    partner_a: int
+    partner_b: int
+    admin: Account
+    coordinator: Account
+    monitor_a: Account
+    monitor_b: Account
+    report_a: int
+    report_b: int
+
+
+def build_world(app: Flask) -> World:
+    from conftest import HOTLINE, Twilio
+
+    partner_a = add_partner(app, "Partner A", ["MY"])
+    partner_b = add_partner(app, "Partner B", ["VN"])
+    twilio = Twilio(app.test_client())
+    twilio.sms(
+        "We worked 15 hours a day and overtime was not paid <script>alert(1)</script>",
+        sender="+66812345671",
+        to=HOTLINE,
+    )
+    twilio.sms("The fire exit is locked at night", sender="+84912345672", to=VN_HOTLINE)
+    from intake.models import Report
+
+    with sessions(app)() as session:
+        reports = {r.partner_id: r.id for r in session.query(Report).all()}
+    return World(
+        partner_a=partner_a,
+        partner_b=partner_b,
+        admin=add_account(app, Role.ADMIN),
+        coordinator=add_account(app, Role.COORDINATOR),
+        monitor_a=add_account(app, Role.MONITOR, partner_id=partner_a),
+        monitor_b=add_account(app, Role.MONITOR, partner_id=partner_b),
+        report_a=reports[partner_a],
+        report_b=reports[partner_b],
+    )
+
+
+def post_form(client: FlaskClient, page: str, action: str, data: dict[str, object]):  # type: ignore[no-untyped-def]
+    """Post `data` to `action` with the CSRF token of the form on `page`."""
+    token = csrf(client, f"{BASE_URL}{page}")
+    return client.post(f"{BASE_URL}{action}", data={**data, "csrf_token": token})

@@ -101,6 +101,8 @@ def case_action(view: Callable[P, None]) -> Callable[P, Response]:
     @wraps(view)
     def act(*args: P.args, **kwargs: P.kwargs) -> Response:
         try:
+            # Out of reach is a 404 before the form is even read.
+            cases.reachable_case(get_session(), viewer(), int(str(kwargs["case_id"])))
             view(*args, **kwargs)
         except triage.OutOfReach:
             abort(404)

@@ -49,11 +49,11 @@ class StatusForm(FlaskForm):
 
 
 class FactoryForm(FlaskForm):
-    factory_id = SelectField(_l("Factory"), coerce=str)
+    factory_id = SelectField(_l("Factory"), coerce=str, validate_choice=False)
 
 
 class AssignForm(FlaskForm):
-    assignee_id = SelectField(_l("Assigned to"), coerce=str)
+    assignee_id = SelectField(_l("Assigned to"), coerce=str, validate_choice=False)
 
 
 class NoteForm(FlaskForm):
@@ -69,7 +69,7 @@ class MergeForm(FlaskForm):
 
 
 class AttachForm(FlaskForm):
-    case_id = SelectField(_l("Case"), coerce=str)
+    case_id = SelectField(_l("Case"), coerce=str, validate_choice=False)
 
 
 class CaseForm(FlaskForm):

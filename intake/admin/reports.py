@@ -32,6 +32,7 @@ from intake.admin.report_view import ReportDetail, load_report
 from intake.config import Config
 from intake.db import get_session
 from intake.models import Factory, ReportStatus, Role, User
+from intake.pipeline.analyze import WITHHELD
 from intake.pipeline.originals import OriginalGone, OriginalNotAllowed
 from intake.pipeline.types import CATEGORY_CODES, DEFAULT_LANGUAGES
 
@@ -73,12 +74,14 @@ def report(report_id: int) -> str:
         categories=labels.CATEGORIES,
         statuses=labels.REPORT_STATUS,
         may_read_original=person.role.value in _config().original_text_roles,
+        withheld=WITHHELD,
     )
 
 
 def _report_forms(session: Session, person: Viewer, detail: ReportDetail) -> dict[str, object]:
-    report = detail.report
-    categories = CategoriesForm(codes=report.category_codes)
+    report = detail
+    codes = [category.code for category in detail.categories]
+    categories = CategoriesForm(codes=codes)
     categories.codes.choices = labels.choices(labels.CATEGORIES)
     status = StatusForm(status=report.status.value, urgent=report.urgent)
     status.status.choices = labels.choices(labels.REPORT_STATUS)
@@ -96,7 +99,7 @@ def _report_forms(session: Session, person: Viewer, detail: ReportDetail) -> dic
         for c in cases.cases_for(session, person)
         if c.partner_id == report.partner_id
     ]
-    new_case = CaseForm(report_id=str(report.id), category=next(iter(report.category_codes), ""))
+    new_case = CaseForm(report_id=str(report.id), category=next(iter(codes), ""))
     new_case.category.choices = [("", "—")] + labels.choices(labels.CATEGORIES)
     return {
         "categories": categories,
@@ -118,6 +121,8 @@ def report_action(view: Callable[P, None]) -> Callable[P, Response]:
     @wraps(view)
     def act(*args: P.args, **kwargs: P.kwargs) -> Response:
         try:
+            # Out of reach is a 404 before the form is even read.
+            triage.reachable_report(get_session(), viewer(), int(str(kwargs["report_id"])))
             view(*args, **kwargs)
         except triage.OutOfReach:
             abort(404)
@@ -160,7 +165,6 @@ def report_status(report_id: int) -> None:
 @report_action
 def report_factory(report_id: int) -> None:
     form = FactoryForm()
-    form.factory_id.choices = None  # any id; the domain function checks it exists
     if form.validate_on_submit():
         value = form.factory_id.data or ""
         triage.set_factory(get_session(), viewer(), report_id, int(value) if value else None)
@@ -171,7 +175,6 @@ def report_factory(report_id: int) -> None:
 @report_action
 def report_assign(report_id: int) -> None:
     form = AssignForm()
-    form.assignee_id.choices = None
     if form.validate_on_submit():
         value = form.assignee_id.data or ""
         triage.assign(get_session(), viewer(), report_id, int(value) if value.isdigit() else None)
@@ -221,7 +224,6 @@ def report_merge(report_id: int) -> None:
 @report_action
 def report_case(report_id: int) -> None:
     form = AttachForm()
-    form.case_id.choices = None
     if form.validate_on_submit() and (form.case_id.data or "").isdigit():
         cases.attach_report(get_session(), viewer(), report_id, int(form.case_id.data or 0))
 
