@@ -46,6 +46,7 @@ class Outcome:
     status: int = 0  # 0: the endpoint's success status
     delay: float = 0.0
     retry_after: float | None = None
+    code: int | None = None  # Twilio's error code in an error answer (e.g. 21610)
     # With an error or a delay: store the created message first (Twilio took it, the answer
     # was lost or never read).
     accept: bool = False
@@ -235,7 +236,7 @@ def _handler(standin: TwilioStandIn) -> type[BaseHTTPRequestHandler]:
                 headers = {}
                 if outcome.retry_after is not None:
                     headers["Retry-After"] = f"{outcome.retry_after:g}"
-                code = 20429 if outcome.status == 429 else 20500
+                code = outcome.code or (20429 if outcome.status == 429 else 20500)
                 body = {"code": code, "message": "stand-in error", "status": outcome.status}
                 return self._send(outcome.status, body, headers)
             if endpoint == "create":

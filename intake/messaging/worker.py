@@ -167,16 +167,18 @@ class Sender:
                 )
             )
         }
-        contacts = dict(
-            session.execute(select(Contact.id, Contact.phone).where(Contact.id.in_(contact_ids)))
-            .tuples()
-            .all()
-        )
-        countries = dict(
-            session.execute(select(Report.id, Report.country).where(Report.id.in_(report_ids)))
-            .tuples()
-            .all()
-        )
+        contacts = {
+            row.id: row.phone
+            for row in session.execute(
+                select(Contact.id, Contact.phone).where(Contact.id.in_(contact_ids))
+            )
+        }
+        countries = {
+            row.id: row.country
+            for row in session.execute(
+                select(Report.id, Report.country).where(Report.id.in_(report_ids))
+            )
+        }
         found: dict[int, dict[str, Any]] = {}
         for row in rows:
             reporter = reporters.get(row.reporter_id)
