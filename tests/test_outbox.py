@@ -16,7 +16,6 @@ from click.testing import CliRunner
 from flask import Flask
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
-from twilio_standin import Outcome, TwilioStandIn
 
 from intake import db
 from intake.cli import main
@@ -45,6 +44,7 @@ from intake.models import (
 )
 
 from conftest import HOTLINE, Twilio
+from twilio_standin import Outcome, TwilioStandIn
 
 WORKER = "+66812345670"  # invented
 T = TypeVar("T")
