@@ -190,6 +190,60 @@ def purge() -> None:
     click.echo(f"purged {purge_expired_originals(sessions(app)())} original texts")
 
 
+@main.command()
+@click.option("--once", is_flag=True, help="Send what is due now, then exit.")
+@click.option("--batch", default=20, show_default=True, help="Rows claimed at a time.")
+def worker(once: bool, batch: int) -> None:
+    """Send the outbox through Twilio (a Procfile process; several may run on PostgreSQL)."""
+    import signal
+
+    from intake.messaging.worker import Sender, Worker
+
+    app: Flask = current_app
+    config: Config = app.config["INTAKE"]
+    if not (config.hotline_numbers or config.twilio_messaging_service_sid):
+        raise click.ClickException(
+            "set INTAKE_HOTLINE_NUMBERS or TWILIO_MESSAGING_SERVICE_SID: nothing to send from"
+        )
+    sender = Sender(config, app.extensions["intake.hotline"].keyring, batch=max(1, batch))
+    run = Worker(
+        sessions(app),
+        [*sender.sweeps, *app.extensions.get("intake.sweeps", [])],
+        poll=config.worker_poll,
+    )
+    if once:
+        click.echo(f"handled {run.run_once()} outbox rows")
+        return
+    # SIGTERM (a deploy) ends the loop between messages, never in the middle of one.
+    signal.signal(signal.SIGTERM, lambda *_: run.stopping.set())
+    run.run()
+
+
+@main.command()
+@click.option("--since", default=60, show_default=True, help="Minutes of Twilio's log to check.")
+@click.option("--delete/--no-delete", default=None, help="Delete stored messages from Twilio.")
+def reconcile(since: int, delete: bool | None) -> None:
+    """Store inbound SMS Twilio has but we lack (run every 10 minutes; see the README)."""
+    from datetime import timedelta
+
+    from intake.messaging.reconcile import reconcile as run
+    from intake.messaging.twilio_api import Twilio
+
+    app: Flask = current_app
+    config: Config = app.config["INTAKE"]
+    done = run(
+        sessions(app)(),
+        app.extensions["intake.hotline"],
+        Twilio(config),
+        since=timedelta(minutes=since),
+        delete=config.twilio_delete_after_processing if delete is None else delete,
+    )
+    click.echo(
+        f"listed {done.listed} inbound messages; stored {done.stored} missing ones; "
+        f"deleted {done.deleted} from Twilio ({done.delete_failed} failed)"
+    )
+
+
 @main.group()
 def user() -> None:
     """Admin accounts."""
