@@ -18,8 +18,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from werkzeug.serving import make_server
 
-from admin_support import PASSWORD, World, build_world
 from intake.models import Case, CategoryLabel, Outbox, Report, ReportStatus
+
+from admin_support import PASSWORD, World, build_world
 
 CHROMIUM = "/usr/bin/chromium"
 SHOTS = Path(__file__).resolve().parents[1] / "test-artifacts" / "screenshots"
