@@ -66,7 +66,7 @@ def db_downgrade(revision: str) -> None:
 def demo(host: str, port: int, no_serve: bool) -> None:
     """Migrate, seed invented demo data and serve the hotline on this machine."""
     _development_by_default()
-    from intake.demo import DEMO_HOTLINE, seed
+    from intake.demo import DEMO_HOTLINE, seed, seed_workspace
 
     config = Config.from_env()
     if config.production:
@@ -75,15 +75,20 @@ def demo(host: str, port: int, no_serve: bool) -> None:
     app = create_app(config)
     with app.app_context():
         added = seed(sessions(app)(), app.extensions["intake.hotline"])
+        accounts = seed_workspace(sessions(app)())
     where = make_url(config.database_url).render_as_string(hide_password=True)
     click.echo(f"demo data ready ({added} new messages) in {where}")
+    for email, password in accounts.items():
+        # Shown once, for invented demo accounts only; TOTP is enrolled at first sign-in.
+        click.echo(f"demo account {email} password {password}")
     if no_serve:
         return
     url = f"http://{host}:{port}"
     click.echo(
         "try it from another terminal:\n"
         f'  intake sms "we worked 14 hours and got no overtime pay" --from +8613800000001 '
-        f"--to {DEMO_HOTLINE} --url {url}"
+        f"--to {DEMO_HOTLINE} --url {url}\n"
+        f"monitors' pages: {url}/admin/ (sign in with a demo account above, then enrol TOTP)"
     )
     # Flask ignores app.run() inside its own CLI; serve with werkzeug directly.
     run_simple(host, port, app, threaded=True)
