@@ -8,8 +8,8 @@ import secrets
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from intake.db import write_transaction
 from intake.accounts import create_user
+from intake.db import write_transaction
 from intake.models import Buyer, Contract, Factory, Partner, Role, User
 from intake.pipeline.hotline import Hotline
 from intake.pipeline.receive import receive_sms
