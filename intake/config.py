@@ -58,6 +58,18 @@ class Config:
     factory_code_pattern: str = DEFAULT_FACTORY_CODE_PATTERN
     model_path: str = ""
     log_level: str = "INFO"
+    # Check-back surveys: at most this many per worker in any 30 days, answers accepted (and
+    # contacts kept after a case closes) for the window.
+    checkback_max_per_month: int = 2
+    checkback_window: timedelta = timedelta(days=30)
+    # A reporter's encrypted number is deleted after this long without a message, unless a case
+    # of theirs still awaits check-back: 90 days covers triage and verification; a worker who
+    # writes again is reachable again.
+    contact_retention: timedelta = timedelta(days=90)
+    # Also delete the purged reporters' messages from Twilio's own logs (REST API).
+    purge_twilio_logs: bool = False
+    # Twilio's REST API; only tests point it elsewhere (a stand-in on loopback).
+    twilio_api_url: str = "https://api.twilio.com"
     generated: tuple[str, ...] = field(default=())
 
     @property
@@ -101,6 +113,16 @@ class Config:
             values["max_body_bytes"] = int(env["INTAKE_MAX_BODY_BYTES"])
         if "INTAKE_DATABASE_TIMEOUT" in env:
             values["database_timeout"] = float(env["INTAKE_DATABASE_TIMEOUT"])
+        if "INTAKE_CHECKBACK_MAX_PER_MONTH" in env:
+            values["checkback_max_per_month"] = int(env["INTAKE_CHECKBACK_MAX_PER_MONTH"])
+        if "INTAKE_CHECKBACK_WINDOW_DAYS" in env:
+            days = float(env["INTAKE_CHECKBACK_WINDOW_DAYS"])
+            values["checkback_window"] = timedelta(days=days)
+        if "INTAKE_CONTACT_RETENTION_DAYS" in env:
+            days = float(env["INTAKE_CONTACT_RETENTION_DAYS"])
+            values["contact_retention"] = timedelta(days=days)
+        if "INTAKE_PURGE_TWILIO_LOGS" in env:
+            values["purge_twilio_logs"] = _flag(env["INTAKE_PURGE_TWILIO_LOGS"])
         if "INTAKE_FACTORY_CODE_PATTERN" in env:
             values["factory_code_pattern"] = env["INTAKE_FACTORY_CODE_PATTERN"]
         values.update(overrides or {})
@@ -176,6 +198,14 @@ def database_url(environ: Mapping[str, str] | None = None) -> str:
 
 def _split(value: str) -> tuple[str, ...]:
     return tuple(part.strip() for part in value.split(",") if part.strip())
+
+
+def _flag(value: str) -> bool:
+    if value.strip().lower() in ("1", "true", "yes", "on"):
+        return True
+    if value.strip().lower() in ("", "0", "false", "no", "off"):
+        return False
+    raise ConfigError(f"not a yes/no value: {value!r}")
 
 
 def _generate(name: str) -> Any:
