@@ -153,6 +153,10 @@ class Config:
             # Behind a TLS proxy the app cannot know the URL Twilio signed: every SMS would
             # get 403, and Twilio does not redeliver.
             raise ConfigError("missing INTAKE_PUBLIC_URL: the URL Twilio calls, e.g. https://...")
+        if self.purge_twilio_logs and not self.twilio_account_sid:
+            raise ConfigError("INTAKE_PURGE_TWILIO_LOGS needs TWILIO_ACCOUNT_SID")
+        if self.checkback_max_per_month < 0:
+            raise ConfigError("INTAKE_CHECKBACK_MAX_PER_MONTH: must not be negative")
         unknown = set(self.languages) - set(DEFAULT_LANGUAGES)
         if unknown or not self.languages:
             raise ConfigError(f"INTAKE_LANGUAGES: unsupported {sorted(unknown)}")
