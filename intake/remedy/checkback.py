@@ -112,13 +112,14 @@ def start_check_back(
             )
         )
     )
-    recent = dict(
-        session.execute(
+    recent: dict[int, int] = {
+        reporter_id: count
+        for reporter_id, count in session.execute(
             select(CheckBack.reporter_id, func.count(CheckBack.id))
             .where(CheckBack.reporter_id.in_(reachable), CheckBack.asked_at >= now - MONTH)
             .group_by(CheckBack.reporter_id)
-        ).tuples()
-    )
+        )
+    }
     waiting = set(
         session.scalars(
             select(CheckBack.reporter_id).where(
@@ -128,10 +129,12 @@ def start_check_back(
             )
         )
     )
-    languages = dict(
-        session.execute(select(Reporter.id, Reporter.language).where(Reporter.id.in_(reachable)))
-        .tuples()
-    )
+    languages: dict[int, str | None] = {
+        reporter_id: language
+        for reporter_id, language in session.execute(
+            select(Reporter.id, Reporter.language).where(Reporter.id.in_(reachable))
+        )
+    }
     asked: list[CheckBack] = []
     for reporter_id, report in latest.items():
         if reporter_id not in reachable or reporter_id in waiting:
@@ -188,7 +191,7 @@ def case_confirmations(session: Session, case: Case) -> Confirmations:
         select(CheckBack.reporter_id, CheckBack.answer)
         .where(CheckBack.case_id == case.id)
         .order_by(CheckBack.answered_at.is_(None), CheckBack.answered_at, CheckBack.id)
-    ).tuples()
+    )
     asked: set[int] = set()
     answers: dict[int, SurveyAnswer] = {}
     for reporter_id, answer in rows:
@@ -222,7 +225,7 @@ _OPEN = (
 _REOPEN_ITEMS = (
     update(RemedyItem)
     .where(
-        RemedyItem.case_id == bindparam("case_id"),
+        RemedyItem.case_id == bindparam("reopen_case_id"),
         RemedyItem.status == RemedyStatus.DONE,
     )
     .values(status=RemedyStatus.REOPENED, updated_at=bindparam("now", type_=UTCDateTime()))
@@ -256,7 +259,7 @@ def record_answer(
     )
     if answer not in REOPENS:
         return []
-    reopened = list(db.scalars(_REOPEN_ITEMS, {"case_id": check_back.case_id, "now": now}))
+    reopened = list(db.scalars(_REOPEN_ITEMS, {"reopen_case_id": check_back.case_id, "now": now}))
     if not reopened:
         return []
     case_reopened = db.execute(_REOPEN_CASE, {"case_id": check_back.case_id}).rowcount > 0
