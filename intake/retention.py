@@ -173,6 +173,8 @@ def purge(
             )
             .values(status=OutboxStatus.CANCELLED, last_error="contact purged")
         ).rowcount
+    if contacts or purged:
+        _scrub(session)
     result = PurgeResult(
         contacts=contacts,
         originals=len(purged),
@@ -189,6 +191,18 @@ def purge(
         result.twilio_failed,
     )
     return result
+
+
+def _scrub(session: Session) -> None:
+    """On SQLite, rewrite the file so that deleted values do not linger in free pages or WAL."""
+    engine = session.get_bind().engine
+    if engine.dialect.name != "sqlite":
+        # PostgreSQL's (auto)vacuum reclaims the dead row versions; the disk itself should be
+        # encrypted in any case (see the README).
+        return
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as db:
+        db.exec_driver_sql("VACUUM")
+        db.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
 
 
 def _delete_sids(twilio: TwilioLogs, sids: Iterable[str], *, strict: bool = False) -> int:
