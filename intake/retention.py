@@ -61,18 +61,12 @@ class TwilioLogs(Protocol):
 
 
 class RestTwilioLogs:
-    """TwilioLogs through twilio's own client, on the account of TWILIO_ACCOUNT_SID."""
+    """TwilioLogs through intake's Twilio client (which logs no number), on TWILIO_ACCOUNT_SID."""
 
     def __init__(self, config: Config) -> None:
-        from twilio.http.http_client import TwilioHttpClient
-        from twilio.rest import Client
+        from intake.messaging.twilio_api import Twilio
 
-        self._client = Client(
-            config.twilio_account_sid,
-            config.twilio_auth_token,
-            http_client=TwilioHttpClient(timeout=30),
-        )
-        self._client.api.base_url = config.twilio_api_url
+        self._client = Twilio(config).client
 
     def message_sids(self, address: str) -> list[str]:
         """Every message Twilio still logs to or from `address` (replies included)."""

@@ -137,7 +137,7 @@ def stand_in() -> Iterator[StandIn]:
 
 @pytest.fixture
 def twilio_config(config: Config, stand_in: StandIn) -> Config:
-    return dataclasses.replace(config, purge_twilio_logs=True, twilio_api_url=stand_in.url)
+    return dataclasses.replace(config, purge_twilio_logs=True, twilio_api_base=stand_in.url)
 
 
 def text(twilio: Twilio, stand_in: StandIn | None, body: str, sender: str) -> list[str]:
