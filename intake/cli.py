@@ -188,11 +188,49 @@ def reanalyze() -> None:
 
 @main.command()
 def purge() -> None:
-    """Delete original texts past their retention (run daily; see the README)."""
-    from intake.pipeline.originals import purge_expired_originals
+    """Delete numbers and original texts no longer needed (run daily; see the README)."""
+    from intake.retention import RestTwilioLogs
+    from intake.retention import purge as run
 
     app: Flask = current_app
-    click.echo(f"purged {purge_expired_originals(sessions(app)())} original texts")
+    config: Config = app.config["INTAKE"]
+    twilio = RestTwilioLogs(config) if config.purge_twilio_logs else None
+    hotline = app.extensions["intake.hotline"]
+    result = run(sessions(app)(), config, hotline.keyring, twilio=twilio)
+    click.echo(
+        f"purged {result.contacts} contacts and {result.originals} original texts; "
+        f"cancelled {result.outbox_cancelled} queued messages"
+    )
+    if twilio is not None:
+        click.echo(
+            f"deleted {result.twilio_deleted} messages from Twilio's logs; "
+            f"{result.twilio_failed} numbers kept for a retry"
+        )
+
+
+@main.group()
+def keys() -> None:
+    """Key rotation (see the README's "Keys and retention")."""
+
+
+@keys.command("rotate-contacts")
+def keys_rotate_contacts() -> None:
+    """Re-encrypt every stored phone number under the newest INTAKE_CONTACT_KEYS key."""
+    from intake.keys import rotate_contacts
+
+    app: Flask = current_app
+    done = rotate_contacts(sessions(app)(), app.extensions["intake.hotline"].keyring)
+    click.echo(f"re-encrypted {done} contacts under the newest key")
+
+
+@keys.command("rotate-texts")
+def keys_rotate_texts() -> None:
+    """Re-encrypt every original text and TOTP secret under the newest INTAKE_TEXT_KEYS key."""
+    from intake.keys import rotate_texts
+
+    app: Flask = current_app
+    done = rotate_texts(sessions(app)(), app.extensions["intake.hotline"].keyring)
+    click.echo(f"re-encrypted {done} texts under the newest key")
 
 
 @main.command()
