@@ -6,7 +6,12 @@ the tests move, so backoff is checked from what is stored, never by waiting.
 
 from __future__ import annotations
 
+import os
+import signal
+import subprocess
+import sys
 import threading
+import time
 from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import TypeVar
@@ -43,7 +48,7 @@ from intake.models import (
     utcnow,
 )
 
-from conftest import HOTLINE, Twilio
+from conftest import HOTLINE, REPO, Twilio
 from twilio_standin import Outcome, TwilioStandIn
 
 WORKER = "+66812345670"  # invented
@@ -511,3 +516,46 @@ def test_the_anonymous_relay_threads_the_workers_answer_into_the_same_report(
             for value in vars(row).values():
                 assert WORKER not in str(value)
                 assert WORKER.lstrip("+") not in str(value)
+
+
+@pytest.mark.slow
+def test_a_worker_killed_mid_send_leaves_nothing_to_send_twice(
+    app: Flask,
+    config: Config,
+    twilio: Twilio,
+    session: Session,
+    standin: TwilioStandIn,
+    clock: Clock,
+) -> None:
+    report = reported(twilio, session)
+    taken = reply(app, report.id, "Twilio takes this one, then the worker dies")
+    waiting = reply(app, report.id, "This one was claimed but never tried")
+    standin.plan("create", Outcome(delay=60, accept=True))
+    process = subprocess.Popen(
+        [sys.executable, "-m", "intake", "worker"],
+        cwd=REPO,
+        env=dict(os.environ, **environment(config)),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while not standin.created and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert standin.created, "the worker never called Twilio"
+    finally:
+        process.send_signal(signal.SIGKILL)
+        process.wait()
+    assert {fresh(session, Outbox, i).status for i in (taken, waiting)} == {OutboxStatus.SENDING}
+
+    clock.advance(minutes=11)
+    keyring = app.extensions["intake.hotline"].keyring
+    run(app, Sender(config, keyring, clock=clock))
+
+    assert sorted(m["body"] for m in standin.created) == [
+        "This one was claimed but never tried",
+        "Twilio takes this one, then the worker dies",
+    ]
+    assert len(standin.calls("create")) == 2
+    assert fresh(session, Outbox, taken).twilio_sid == standin.created[0]["sid"]
+    assert {fresh(session, Outbox, i).status for i in (taken, waiting)} == {OutboxStatus.SENT}
