@@ -23,6 +23,7 @@ from werkzeug.serving import run_simple
 from intake import create_app, migrate
 from intake.config import INSTANCE_DIR, Config, database_url
 from intake.db import sessions
+from intake.models import Role
 from intake.pipeline.identity import parse_address
 
 if TYPE_CHECKING:
@@ -65,7 +66,7 @@ def db_downgrade(revision: str) -> None:
 def demo(host: str, port: int, no_serve: bool) -> None:
     """Migrate, seed invented demo data and serve the hotline on this machine."""
     _development_by_default()
-    from intake.demo import DEMO_HOTLINE, seed
+    from intake.demo import DEMO_HOTLINE, seed, seed_workspace
 
     config = Config.from_env()
     if config.production:
@@ -74,15 +75,20 @@ def demo(host: str, port: int, no_serve: bool) -> None:
     app = create_app(config)
     with app.app_context():
         added = seed(sessions(app)(), app.extensions["intake.hotline"])
+        accounts = seed_workspace(sessions(app)())
     where = make_url(config.database_url).render_as_string(hide_password=True)
     click.echo(f"demo data ready ({added} new messages) in {where}")
+    for email, password in accounts.items():
+        # Shown once, for invented demo accounts only; TOTP is enrolled at first sign-in.
+        click.echo(f"demo account {email} password {password}")
     if no_serve:
         return
     url = f"http://{host}:{port}"
     click.echo(
         "try it from another terminal:\n"
         f'  intake sms "we worked 14 hours and got no overtime pay" --from +8613800000001 '
-        f"--to {DEMO_HOTLINE} --url {url}"
+        f"--to {DEMO_HOTLINE} --url {url}\n"
+        f"monitors' pages: {url}/admin/ (sign in with a demo account above, then enrol TOTP)"
     )
     # Flask ignores app.run() inside its own CLI; serve with werkzeug directly.
     run_simple(host, port, app, threaded=True)
@@ -241,6 +247,42 @@ def reconcile(since: int, delete: bool | None) -> None:
         f"listed {done.listed} inbound messages; stored {done.stored} missing ones; "
         f"deleted {done.deleted} from Twilio ({done.delete_failed} failed)"
     )
+
+
+@main.group()
+def user() -> None:
+    """Admin accounts."""
+
+
+@user.command("create")
+@click.option("--email", required=True)
+@click.option("--name", required=True)
+@click.option("--role", type=click.Choice([role.value for role in Role]), required=True)
+@click.option("--partner", "partner_name", default=None, help="The partner a monitor works for.")
+@click.password_option(help="Asked for twice when not given; 12 characters or more.")
+def user_create(email: str, name: str, role: str, partner_name: str | None, password: str) -> None:
+    """Create an account; its owner enrols TOTP two-factor sign-in at the first sign-in."""
+    from sqlalchemy import select
+
+    from intake.accounts import AccountError, create_user
+    from intake.db import write_transaction
+    from intake.models import Partner
+
+    app: Flask = current_app
+    session = sessions(app)()
+    try:
+        with write_transaction(session):
+            partner = None
+            if partner_name:
+                partner = session.scalar(select(Partner).where(Partner.name == partner_name))
+                if partner is None:
+                    raise AccountError(f"no partner named {partner_name!r}")
+            created = create_user(
+                session, email=email, name=name, password=password, role=Role(role), partner=partner
+            )
+    except AccountError as error:
+        raise click.ClickException(str(error)) from error
+    click.echo(f"created account {created.id} ({role}); TOTP is enrolled at first sign-in")
 
 
 @main.group()
