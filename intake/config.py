@@ -58,6 +58,8 @@ class Config:
     factory_code_pattern: str = DEFAULT_FACTORY_CODE_PATTERN
     model_path: str = ""
     log_level: str = "INFO"
+    # Exports show counts of reports or workers below this as "<k" (and hide complements).
+    export_k: int = 5
     generated: tuple[str, ...] = field(default=())
 
     @property
@@ -101,6 +103,8 @@ class Config:
             values["max_body_bytes"] = int(env["INTAKE_MAX_BODY_BYTES"])
         if "INTAKE_DATABASE_TIMEOUT" in env:
             values["database_timeout"] = float(env["INTAKE_DATABASE_TIMEOUT"])
+        if "INTAKE_EXPORT_K" in env:
+            values["export_k"] = int(env["INTAKE_EXPORT_K"])
         if "INTAKE_FACTORY_CODE_PATTERN" in env:
             values["factory_code_pattern"] = env["INTAKE_FACTORY_CODE_PATTERN"]
         values.update(overrides or {})
@@ -131,6 +135,9 @@ class Config:
             # Behind a TLS proxy the app cannot know the URL Twilio signed: every SMS would
             # get 403, and Twilio does not redeliver.
             raise ConfigError("missing INTAKE_PUBLIC_URL: the URL Twilio calls, e.g. https://...")
+        if self.export_k < 3:
+            # With k = 2 the label "<2" itself says "1".
+            raise ConfigError("INTAKE_EXPORT_K: must be at least 3")
         unknown = set(self.languages) - set(DEFAULT_LANGUAGES)
         if unknown or not self.languages:
             raise ConfigError(f"INTAKE_LANGUAGES: unsupported {sorted(unknown)}")

@@ -1,0 +1,135 @@
+"""Small-cell suppression: hide counts below k, and enough others that none can be worked out.
+
+What is published, and so what an attacker can combine, is decided in one place
+(`intake.exports.aggregate`): one row per factory and month, with a cell per category and the
+factory's total. A row's cells and total are computed from that factory's data alone, so the
+row (and which of its cells are hidden) is the same in every export that includes it: two
+buyers' exports of the same month differ only by which whole rows they contain, and
+differencing them reveals nothing that either does not show. Totals across factories are
+never published as exact sums over hidden cells (see `aggregate.shown_total`).
+
+Within a row the attacker is assumed to know the strongest plausible relation, that the
+category cells add up to the total (true when every report has one category; with several
+categories per report the total is smaller and the attacker learns less). Under that
+relation, with each hidden cell known only to lie in its box ([1, k-1] for a small count,
+[k, inf) for a cell hidden to protect it), the exact integer range of every hidden cell is
+computed and further cells are hidden until no small count's range is a single value.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+TOTAL = "*"
+INFINITY = math.inf
+
+
+@dataclass(frozen=True)
+class Line:
+    """One published line of counts: the cells, their total, and which of them are hidden."""
+
+    cells: Mapping[str, int]
+    total: int
+    primary: frozenset[str]
+    hidden: frozenset[str]
+
+    def shown(self, key: str) -> int | None:
+        """The published value of `key` (a cell, or TOTAL), or None where it is hidden."""
+        if key in self.hidden:
+            return None
+        return self.total if key == TOTAL else self.cells.get(key, 0)
+
+
+def is_small(value: int, k: int) -> bool:
+    """Whether a count must be hidden: zero is shown, 1 to k-1 never are."""
+    return 0 < value < k
+
+
+def box(
+    key: str,
+    value: int,
+    k: int,
+    primary: frozenset[str],
+    lower: Mapping[str, float],
+    upper: Mapping[str, float],
+) -> tuple[float, float]:
+    """What an attacker knows of a hidden cell from its label and from related published counts."""
+    low, high = (1.0, float(k - 1)) if key in primary else (float(k), INFINITY)
+    return max(low, lower.get(key, 0.0)), min(high, upper.get(key, INFINITY))
+
+
+def ranges(
+    line_cells: Mapping[str, int],
+    total: int,
+    hidden: frozenset[str],
+    primary: frozenset[str],
+    k: int,
+    lower: Mapping[str, float] | None = None,
+    upper: Mapping[str, float] | None = None,
+) -> dict[str, tuple[float, float]]:
+    """The exact integer range of each hidden cell given what the line shows.
+
+    With the total shown, the hidden cells add up to a known sum S; each one's range is its box
+    cut by S minus the others' largest and smallest values. One linear equation over integer
+    boxes reaches every integer in that range, so the range is exact, not an estimate.
+    """
+    lower, upper = lower or {}, upper or {}
+    boxes = {
+        key: box(key, total if key == TOTAL else line_cells.get(key, 0), k, primary, lower, upper)
+        for key in hidden
+    }
+    if TOTAL in hidden:
+        return boxes
+    known = total - sum(value for key, value in line_cells.items() if key not in hidden)
+    low_sum = sum(low for low, _ in boxes.values())
+    high_sum = sum(high for _, high in boxes.values())
+    result: dict[str, tuple[float, float]] = {}
+    for key, (low, high) in boxes.items():
+        others_low, others_high = low_sum - low, high_sum - high
+        result[key] = (max(low, known - others_high), min(high, known - others_low))
+    return result
+
+
+def protect(
+    cells: Mapping[str, int],
+    total: int,
+    k: int,
+    *,
+    hidden: frozenset[str] = frozenset(),
+    lower: Mapping[str, float] | None = None,
+    upper: Mapping[str, float] | None = None,
+) -> Line:
+    """Hide the small counts of a line, then complements until no small count can be pinned."""
+    values = {**cells, TOTAL: total}
+    primary = frozenset(key for key, value in values.items() if is_small(value, k))
+    hidden = frozenset(hidden) | primary
+    while True:
+        pinned = [
+            key
+            for key, (low, high) in ranges(cells, total, hidden, primary, k, lower, upper).items()
+            if key in primary and low >= high
+        ]
+        if not pinned:
+            return Line(cells=dict(cells), total=total, primary=primary, hidden=hidden)
+        extra = _complement(cells, hidden)
+        if extra in hidden:
+            # Nothing left to hide but what other lines give away: hide the whole line.
+            everything = {key for key, value in cells.items() if value > 0} | {TOTAL}
+            return Line(
+                cells=dict(cells), total=total, primary=primary, hidden=frozenset(everything)
+            )
+        hidden = hidden | {extra}
+
+
+def _complement(cells: Mapping[str, int], hidden: frozenset[str]) -> str:
+    """The cell that costs readers least to hide: the smallest shown non-zero one, else the total.
+
+    Zeros are never hidden as complements: a hidden zero would sit in a box it does not belong
+    to and protect nothing. Ties go by name so that the same data always hides the same cells.
+    """
+    candidates = sorted(
+        (value, key) for key, value in cells.items() if key not in hidden and value > 0
+    )
+    return candidates[0][1] if candidates else TOTAL
