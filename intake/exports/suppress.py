@@ -69,26 +69,32 @@ def ranges(
     lower: Mapping[str, float] | None = None,
     upper: Mapping[str, float] | None = None,
 ) -> dict[str, tuple[float, float]]:
-    """The exact integer range of each hidden cell given what the line shows.
+    """The exact integer range of each hidden cell (the total included) given what is shown.
 
-    With the total shown, the hidden cells add up to a known sum S; each one's range is its box
-    cut by S minus the others' largest and smallest values. One linear equation over integer
-    boxes reaches every integer in that range, so the range is exact, not an estimate.
+    The line says: hidden cells - hidden total = C, with C known from the shown values, each
+    hidden value in its box. Each one's range is its box cut by what the others' boxes allow.
+    One equation with coefficients of one over integer boxes reaches every integer in that
+    range, so the range is exact, not an estimate.
     """
     lower, upper = lower or {}, upper or {}
-    boxes = {
-        key: box(key, total if key == TOTAL else line_cells.get(key, 0), k, primary, lower, upper)
-        for key in hidden
+    values = {**line_cells, TOTAL: total}
+    boxes = {key: box(key, values.get(key, 0), k, primary, lower, upper) for key in hidden}
+    sign = {key: -1 if key == TOTAL else 1 for key in hidden}
+    known = (0 if TOTAL in hidden else total) - sum(
+        value for key, value in line_cells.items() if key not in hidden
+    )
+    signed = {
+        key: (low, high) if sign[key] > 0 else (-high, -low) for key, (low, high) in boxes.items()
     }
-    if TOTAL in hidden:
-        return boxes
-    known = total - sum(value for key, value in line_cells.items() if key not in hidden)
-    low_sum = sum(low for low, _ in boxes.values())
-    high_sum = sum(high for _, high in boxes.values())
     result: dict[str, tuple[float, float]] = {}
     for key, (low, high) in boxes.items():
-        others_low, others_high = low_sum - low, high_sum - high
-        result[key] = (max(low, known - others_high), min(high, known - others_low))
+        # sign * x = known - (the others' signed sum); summed apart: inf - inf has no value.
+        rest_low = sum(bounds[0] for other, bounds in signed.items() if other != key)
+        rest_high = sum(bounds[1] for other, bounds in signed.items() if other != key)
+        low_signed, high_signed = known - rest_high, known - rest_low
+        if sign[key] < 0:
+            low_signed, high_signed = -high_signed, -low_signed
+        result[key] = (max(low, low_signed), min(high, high_signed))
     return result
 
 
