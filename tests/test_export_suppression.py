@@ -27,7 +27,8 @@ def attacker_ranges(
     bounds_low: list[float] = []
     bounds_high: list[float] = []
     for metric, line in lines.items():
-        for key in sorted(line.hidden):
+        # A collapsed line publishes its total alone: its cells are not in the attacker's view.
+        for key in [TOTAL] if line.collapsed else sorted(line.hidden):
             variables.append((metric, key))
             small = key in line.primary
             bounds_low.append(1 if small else k)
@@ -35,6 +36,8 @@ def attacker_ranges(
     index = {variable: position for position, variable in enumerate(variables)}
     rows, low, high = [], [], []
     for metric, line in lines.items():
+        if line.collapsed:
+            continue
         # cells - total = 0, shown values moved to the right-hand side.
         row = np.zeros(len(variables))
         constant = 0.0
@@ -50,7 +53,8 @@ def attacker_ranges(
         high.append(constant)
     if linked is not None:
         part, whole = linked
-        for key in [*lines[whole].cells, TOTAL]:
+        either_collapsed = lines[part].collapsed or lines[whole].collapsed
+        for key in [TOTAL] if either_collapsed else [*lines[whole].cells, TOTAL]:
             # part <= whole, cell by cell (urgent reports are some of the reports).
             row = np.zeros(len(variables))
             constant = 0.0
@@ -64,6 +68,8 @@ def attacker_ranges(
             low.append(-np.inf)
             high.append(constant)
     result = {}
+    if not rows:
+        rows, low, high = [np.zeros(len(variables))], [0.0], [0.0]
     for variable in variables:
         metric, key = variable
         if key not in lines[metric].primary:
@@ -94,7 +100,7 @@ def test_no_hidden_count_of_a_line_can_be_derived(cells: dict[str, int], k: int)
     line = protect(cells, total, k)
     assert all(key in line.hidden for key, value in cells.items() if 0 < value < k)
     if 0 < total < k:
-        assert TOTAL in line.hidden
+        assert line.collapsed
     for (_, key), (low, high) in attacker_ranges({"reports": line}, k).items():
         assert low < high, f"{key} pinned to {low} in {cells} with k={k}"
 
@@ -127,6 +133,12 @@ def test_a_lone_small_count_takes_the_next_smallest_with_it() -> None:
 
 
 def test_zero_is_shown_and_never_hidden_as_a_complement() -> None:
-    line = protect({"wages": 2, "hours": 0}, 2, 5)
-    assert "hours" not in line.hidden
-    assert line.hidden == {"wages", TOTAL}
+    line = protect({"wages": 2, "hours": 0, "safety": 9}, 11, 5)
+    assert line.hidden == {"wages", "safety"}
+
+
+def test_a_small_total_is_published_alone() -> None:
+    # Four categories with a total under 5 would say "one each": only the total is shown.
+    line = protect({"wages": 1, "hours": 1, "safety": 1, "housing": 1}, 4, 5)
+    assert line.collapsed
+    assert line.shown(TOTAL) is None

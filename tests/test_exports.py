@@ -5,7 +5,6 @@ from __future__ import annotations
 import csv
 import itertools
 import json
-from collections.abc import Iterator
 from datetime import UTC, date, datetime
 from html.parser import HTMLParser
 from pathlib import Path
@@ -13,8 +12,8 @@ from typing import Any
 
 import openpyxl
 import pytest
-from flask import Flask
 from click.testing import CliRunner
+from flask import Flask
 from flask.cli import ScriptInfo
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -103,6 +102,8 @@ def add_reports(
 
 
 def run(app: Flask, tmp_path: Path, **options: Any) -> ExportResult:
+    # The report's charts take a second to draw; only the tests about the report ask for it.
+    options.setdefault("report", False)
     params = ExportParams(
         month=OCTOBER, out_dir=tmp_path / "out", today=TODAY, pdf=False, **options
     )
@@ -120,8 +121,8 @@ def cells(rows: list[dict[str, str]], factory: str) -> dict[str, dict[str, str]]
 
 
 @pytest.fixture
-def factories(session: Session) -> Iterator[dict[str, Factory]]:
-    yield {
+def factories(session: Session) -> dict[str, Factory]:
+    return {
         "one": add_factory(session, "TH-001", "Golden Needle Garments", ["Northwind"]),
         "two": add_factory(session, "TH-002", "Riverside Knitwear"),
         "three": add_factory(session, "TH-003", "Lotus Footwear", ["Contoso"]),
@@ -147,9 +148,23 @@ def test_small_counts_are_hidden_with_a_complement(
     # The urgent line has its own small count (1 of 7), so its only other count goes too.
     assert rows["safety"]["urgent_reports"] == "hidden"
     assert rows["all categories"]["urgent_reports"] == "7"
-    assert result.suppressed["reports"] == {"small": 1, "complementary": 1}
+    assert result.suppressed["reports"] == {"small": 1, "complementary": 1, "collapsed_lines": 0}
     # No percentage anywhere: counts and labels only.
     assert not any("%" in value for row in rows.values() for value in row.values())
+
+
+def test_a_factory_with_few_reports_shows_its_total_alone(
+    app: Flask, session: Session, factories: dict[str, Factory], tmp_path: Path
+) -> None:
+    for category in ("wages", "hours", "safety", "housing"):
+        add_reports(session, factories["two"], 1, (category,))
+
+    result = run(app, tmp_path)
+
+    rows = cells(read_csv(result.folder / "aggregates.csv"), "TH-002")
+    # Four categories under a total below 5 would say "one each": no breakdown at all.
+    assert list(rows) == ["all categories"]
+    assert rows["all categories"]["reports"] == "<5"
 
 
 def test_a_buyer_sees_only_its_factories_and_brands(

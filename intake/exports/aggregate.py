@@ -31,6 +31,8 @@ METRICS = (
 PROTECTED = ("reports", "urgent_reports", "checkback_confirmations")
 ALL_CATEGORIES = "all categories"
 HIDDEN = "hidden"
+# A collapsed line's category cells: see the factory's "all categories" row.
+SEE_TOTAL = "see total"
 
 COLUMNS = ("month", "factory_code", "factory_name", "country", "category", *METRICS)
 
@@ -45,8 +47,19 @@ class FactoryMonth:
 
     @property
     def categories(self) -> list[str]:
-        """The categories with any count this month, sorted."""
-        return sorted({key for line in self.lines.values() for key in line.cells})
+        """The categories with any published count this month, sorted.
+
+        A collapsed line's categories do not count: a row for them would say they are not zero.
+        """
+        return sorted(
+            {
+                key
+                for line in self.lines.values()
+                if not line.collapsed
+                for key, value in line.cells.items()
+                if value
+            }
+        )
 
     def value(self, metric: str, category: str) -> int | None:
         """The published count, or None where it is hidden."""
@@ -56,6 +69,8 @@ class FactoryMonth:
         """What a reader sees in the cell: the count, `<k`, or `hidden`."""
         line = self.lines[metric]
         key = TOTAL if category == ALL_CATEGORIES else category
+        if line.collapsed and key != TOTAL:
+            return SEE_TOTAL
         if key not in line.hidden:
             return line.total if key == TOTAL else line.cells.get(key, 0)
         return f"<{k}" if key in line.primary else HIDDEN
@@ -86,6 +101,11 @@ def protect_month(
     urgent_cells, urgent_total = cells.get("urgent_reports", {}), totals.get("urgent_reports", 0)
     reports = protect(reports_cells, reports_total, k)
     urgent = protect(urgent_cells, urgent_total, k)
+    if reports.collapsed or urgent.collapsed:
+        # A collapsed line publishes no category cells to play against the other one's (and
+        # urgent reports <= reports: a collapsed reports line means a small urgent total).
+        lines["reports"], lines["urgent_reports"] = reports, urgent
+        return lines
     # Urgent reports are some of the reports: each count bounds the other. Propagate the
     # bounds and protect both lines again until neither changes.
     while True:
@@ -104,6 +124,9 @@ def protect_month(
         new_reports = protect(reports_cells, reports_total, k, hidden=reports.hidden, lower=lower)
         # Where a report count is hidden, its urgent count is too (unless it is zero).
         tied = frozenset(key for key in new_reports.hidden if urgent_values.get(key, 0) > 0)
+        if new_reports.collapsed:
+            reports, urgent = new_reports, protect(urgent_cells, urgent_total, k, hidden=tied)
+            break
         new_urgent = protect(
             urgent_cells,
             urgent_total,
@@ -111,7 +134,10 @@ def protect_month(
             hidden=urgent.hidden | tied,
             upper=_upper(new_reports, reports_values, k),
         )
-        if new_reports.hidden == reports.hidden and new_urgent.hidden == urgent.hidden:
+        if new_urgent.collapsed or (
+            new_reports.hidden == reports.hidden and new_urgent.hidden == urgent.hidden
+        ):
+            reports, urgent = new_reports, new_urgent
             break
         reports, urgent = new_reports, new_urgent
     lines["reports"], lines["urgent_reports"] = reports, urgent
@@ -195,10 +221,15 @@ def shown_total(rows: Iterable[FactoryMonth], metric: str, category: str) -> tup
 
 def suppressed_counts(rows: Iterable[FactoryMonth]) -> dict[str, dict[str, int]]:
     """How many counts each protected metric hides, small ones and their complements apart."""
-    result = {metric: {"small": 0, "complementary": 0} for metric in PROTECTED}
+    result = {
+        metric: {"small": 0, "complementary": 0, "collapsed_lines": 0} for metric in PROTECTED
+    }
     for row in rows:
         for metric in PROTECTED:
             line = row.lines[metric]
             result[metric]["small"] += len(line.primary)
-            result[metric]["complementary"] += len(line.hidden - line.primary)
+            if line.collapsed:
+                result[metric]["collapsed_lines"] += 1
+            else:
+                result[metric]["complementary"] += len(line.hidden - line.primary)
     return result

@@ -8,7 +8,18 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, case, func, or_, select
+from sqlalchemy import (
+    BigInteger,
+    ColumnElement,
+    Select,
+    and_,
+    case,
+    cast,
+    func,
+    literal,
+    or_,
+    select,
+)
 from sqlalchemy.orm import Session
 
 from intake.models import (
@@ -356,7 +367,10 @@ def stream_reports(
         )
         .join(per_report, per_report.c.report_id == Report.id)
         .outerjoin(Case, Case.id == Report.case_id)
-        .order_by((Report.id * a + b) % _PRIME)
+        .order_by(
+            (cast(Report.id, BigInteger) * literal(a, BigInteger) + literal(b, BigInteger))
+            % literal(_PRIME, BigInteger)
+        )
         .execution_options(yield_per=batch)
     )
     result = session.execute(statement)

@@ -34,6 +34,10 @@ class Line:
     total: int
     primary: frozenset[str]
     hidden: frozenset[str]
+    # A line whose total is below k is published as its total alone: the categories with
+    # anything in them would otherwise say how small each share is (four categories under a
+    # total under 5 are 1 each).
+    collapsed: bool = False
 
     def shown(self, key: str) -> int | None:
         """The published value of `key` (a cell, or TOTAL), or None where it is hidden."""
@@ -110,6 +114,10 @@ def protect(
     """Hide the small counts of a line, then complements until no small count can be pinned."""
     values = {**cells, TOTAL: total}
     primary = frozenset(key for key, value in values.items() if is_small(value, k))
+    if TOTAL in primary:
+        everything = frozenset(cells) | {TOTAL}
+        return Line(cells=dict(cells), total=total, primary=primary, hidden=everything,
+                    collapsed=True)
     hidden = frozenset(hidden) | primary
     while True:
         pinned = [
@@ -121,11 +129,10 @@ def protect(
             return Line(cells=dict(cells), total=total, primary=primary, hidden=hidden)
         extra = _complement(cells, hidden)
         if extra in hidden:
-            # Nothing left to hide but what other lines give away: hide the whole line.
-            everything = {key for key, value in cells.items() if value > 0} | {TOTAL}
-            return Line(
-                cells=dict(cells), total=total, primary=primary, hidden=frozenset(everything)
-            )
+            # Nothing left to hide: publish the total alone (as the "<k" or "hidden" it is).
+            everything = frozenset(cells) | {TOTAL}
+            return Line(cells=dict(cells), total=total, primary=primary, hidden=everything,
+                        collapsed=True)
         hidden = hidden | {extra}
 
 
