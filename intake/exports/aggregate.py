@@ -101,7 +101,7 @@ def protect_month(
     urgent_cells, urgent_total = cells.get("urgent_reports", {}), totals.get("urgent_reports", 0)
     reports = protect(reports_cells, reports_total, k)
     urgent = protect(urgent_cells, urgent_total, k)
-    if reports.collapsed or urgent.collapsed:
+    if reports.collapsed or urgent.collapsed or not (reports.hidden or urgent.hidden):
         # A collapsed line publishes no category cells to play against the other one's (and
         # urgent reports <= reports: a collapsed reports line means a small urgent total).
         lines["reports"], lines["urgent_reports"] = reports, urgent

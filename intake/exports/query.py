@@ -17,6 +17,7 @@ from sqlalchemy import (
     cast,
     func,
     literal,
+    literal_column,
     or_,
     select,
 )
@@ -198,22 +199,7 @@ def month_counts(session: Session, where: Scope, month: Month, today: date) -> M
                         target = counts.cells[name] if grouped else counts.totals[name]
                         target[key] = value  # type: ignore[index]
 
-    reports = (
-        select(Report.id)
-        .outerjoin(ReportCategory, ReportCategory.report_id == Report.id)
-        .where(Report.created_at >= start, Report.created_at < end)
-        .where(Report.merged_into_id.is_(None))
-    )
-    # Counted distinct: the total joins categories too, and one report may have several.
-    run(
-        {
-            "reports": func.count(func.distinct(Report.id)),
-            "urgent_reports": func.count(func.distinct(case((Report.urgent, Report.id)))),
-        },
-        Report.factory_id,
-        ReportCategory.code,
-        reports,
-    )
+    _report_counts(session, counts, start, end, ids)
     cases = select(Case.id)
     run(
         {
@@ -266,32 +252,71 @@ def month_counts(session: Session, where: Scope, month: Month, today: date) -> M
     return counts
 
 
+def _report_counts(
+    session: Session, counts: MonthCounts, start: datetime, end: datetime, ids: list[int] | None
+) -> None:
+    """Reports and urgent reports per factory and category, and per factory."""
+    urgent = func.sum(case((Report.urgent, 1), else_=0))
+    in_month = [
+        Report.created_at >= start,
+        Report.created_at < end,
+        Report.merged_into_id.is_(None),
+        *([Report.factory_id.in_(ids)] if ids is not None else []),
+    ]
+    has_category = (
+        select(ReportCategory.id).where(ReportCategory.report_id == Report.id).exists()
+    )
+    # (report_id, code) is unique: a plain count per code counts reports, no DISTINCT needed.
+    per_category = (
+        select(Report.factory_id, ReportCategory.code, func.count(), urgent)
+        .join(ReportCategory, ReportCategory.report_id == Report.id)
+        .where(*in_month)
+        .group_by(Report.factory_id, ReportCategory.code)
+    )
+    uncategorised = (
+        select(Report.factory_id, literal(UNCATEGORISED), func.count(), urgent)
+        .where(*in_month, ~has_category)
+        .group_by(Report.factory_id)
+    )
+    for statement in (per_category, uncategorised):
+        for factory_id, code, number, urgent_number in session.execute(statement):
+            counts.cells["reports"][(factory_id, code)] = int(number)
+            if urgent_number:
+                counts.cells["urgent_reports"][(factory_id, code)] = int(urgent_number)
+    totals = select(Report.factory_id, func.count(), urgent).where(*in_month)
+    for factory_id, number, urgent_number in session.execute(totals.group_by(Report.factory_id)):
+        counts.totals["reports"][factory_id] = int(number)
+        if urgent_number:
+            counts.totals["urgent_reports"][factory_id] = int(urgent_number)
+
+
 def _between(column: Any, start: datetime, end: datetime) -> ColumnElement[bool]:
     return and_(column >= start, column < end)
 
 
-def _categories_of_month(session: Session, month: Month, ids: list[int] | None) -> Select[Any]:
-    """Each report of the month with its category codes joined by commas (order undefined)."""
+def _codes_of(session: Session) -> ColumnElement[Any]:
+    """A report's category codes joined by commas, looked up by the (report_id, code) index."""
+    postgresql = session.get_bind().dialect.name == "postgresql"
     joined = (
-        func.string_agg(ReportCategory.code, ",")
-        if session.get_bind().dialect.name == "postgresql"
+        func.string_agg(ReportCategory.code, literal_column("','"))
+        if postgresql
         else func.group_concat(ReportCategory.code, ",")
     )
-    statement = (
-        select(
-            Report.id.label("report_id"),
-            Report.factory_id.label("factory_id"),
-            Report.language.label("language"),
-            joined.label("codes"),
-        )
-        .outerjoin(ReportCategory, ReportCategory.report_id == Report.id)
-        .where(Report.created_at >= month.start, Report.created_at < month.end)
-        .where(Report.merged_into_id.is_(None))
-        .group_by(Report.id, Report.factory_id, Report.language)
+    return (
+        select(joined)
+        .where(ReportCategory.report_id == Report.id)
+        .correlate(Report)
+        .scalar_subquery()
     )
-    if ids is not None:
-        statement = statement.where(Report.factory_id.in_(ids))
-    return statement
+
+
+def _of_month(month: Month, ids: list[int] | None) -> list[ColumnElement[bool]]:
+    return [
+        Report.created_at >= month.start,
+        Report.created_at < month.end,
+        Report.merged_into_id.is_(None),
+        *([Report.factory_id.in_(ids)] if ids is not None else []),
+    ]
 
 
 def codes(joined: str | None) -> tuple[str, ...]:
@@ -303,10 +328,12 @@ def quasi_identifier_counts(
     session: Session, where: Scope, month: Month
 ) -> dict[tuple[int | None, str, tuple[str, ...]], int]:
     """How many reports share each factory + language + category combination (month is fixed)."""
-    per_report = _categories_of_month(session, month, where.factory_ids).subquery()
-    statement = select(
-        per_report.c.factory_id, per_report.c.language, per_report.c.codes, func.count()
-    ).group_by(per_report.c.factory_id, per_report.c.language, per_report.c.codes)
+    joined = _codes_of(session).label("codes")
+    statement = (
+        select(Report.factory_id, Report.language, joined, func.count())
+        .where(*_of_month(month, where.factory_ids))
+        .group_by(Report.factory_id, Report.language, joined)
+    )
     result: dict[tuple[int | None, str, tuple[str, ...]], int] = defaultdict(int)
     for factory_id, language, joined, count in session.execute(statement):
         # The database may join the same codes in different orders: add up after sorting.
@@ -350,7 +377,6 @@ def stream_reports(
     Database order follows arrival time; a keyed permutation of the ids ((id * a + b) mod p,
     a and b fresh per export) makes row order meaningless without costing a sort in Python.
     """
-    per_report = _categories_of_month(session, month, where.factory_ids).subquery()
     a, b = order_key
     statement = (
         select(
@@ -359,14 +385,14 @@ def stream_reports(
             Report.factory_id,
             Report.country,
             Report.language,
-            per_report.c.codes,
+            _codes_of(session),
             Report.urgent,
             Report.status,
             Report.case_id,
             Case.status,
         )
-        .join(per_report, per_report.c.report_id == Report.id)
         .outerjoin(Case, Case.id == Report.case_id)
+        .where(*_of_month(month, where.factory_ids))
         .order_by(
             (cast(Report.id, BigInteger) * literal(a, BigInteger) + literal(b, BigInteger))
             % literal(_PRIME, BigInteger)

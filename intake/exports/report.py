@@ -19,6 +19,8 @@ log = logging.getLogger(__name__)
 
 TEMPLATES = Path(__file__).resolve().parents[1] / "templates" / "exports"
 PERSISTENT_MONTHS = 3
+# A reader acts on the worst few; the full list is in the aggregate table.
+PERSISTENT_LISTED = 25
 
 
 def _(message: str) -> str:
@@ -57,6 +59,8 @@ def build(
         _chart_persistent(folder, where, months, history, gettext),
     ]
     persistent = _persistent(where, months, history)
+    more = max(0, len(persistent) - PERSISTENT_LISTED)
+    persistent = persistent[:PERSISTENT_LISTED]
     factories = [
         {
             "code": where.factories[row.factory_id].code,
@@ -93,6 +97,7 @@ def build(
         charts=charts,
         factories=factories,
         persistent=persistent,
+        more=more,
         totals={
             metric: shown_total(current, metric, ALL_CATEGORIES)
             for metric in ("reports", "urgent_reports", "cases_opened", "remedies_overdue")

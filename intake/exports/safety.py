@@ -51,26 +51,25 @@ class LeakScanner:
 
     def kind(self, value: str) -> str | None:
         """What personal data `value` holds, or None."""
-        cached = self._cache.get(value, False)
-        if cached is not False:
-            return cached  # type: ignore[return-value]
-        found = self._kind(value)
-        if len(self._cache) < _CACHE_LIMIT:
-            self._cache[value] = found
-        return found
-
-    def _kind(self, value: str) -> str | None:
         if self._names is not None and self._names.search(value.casefold()):
             return "name known to intake"
         # The redaction engine is the one that knows what a phone or ID number looks like in
         # each country (and what a date, a time or a wage looks like); only digits or an @
-        # can make one.
-        if "@" in value or any(char.isdigit() for char in value):
-            counts = redact(value, regions=self._regions).counts
-            for kind in (PHONE, ID, EMAIL):
-                if counts.get(kind):
-                    return _LEAK_KINDS[kind]
-        return None
+        # can make one, and only those values are worth remembering.
+        if "@" not in value and not any(char.isdigit() for char in value):
+            return None
+        cached = self._cache.get(value, False)
+        if cached is not False:
+            return cached  # type: ignore[return-value]
+        found = None
+        counts = redact(value, regions=self._regions).counts
+        for kind in (PHONE, ID, EMAIL):
+            if counts.get(kind):
+                found = _LEAK_KINDS[kind]
+                break
+        if len(self._cache) < _CACHE_LIMIT:
+            self._cache[value] = found
+        return found
 
     def check(self, table: str, row: int, columns: Sequence[str], values: Sequence[Any]) -> None:
         """Raise LeakFound at the first cell of the row that holds personal data."""

@@ -119,6 +119,9 @@ def protect(
         return Line(cells=dict(cells), total=total, primary=primary, hidden=everything,
                     collapsed=True)
     hidden = frozenset(hidden) | primary
+    if not primary:
+        # Nothing small to protect (the usual case for a busy factory).
+        return Line(cells=dict(cells), total=total, primary=primary, hidden=hidden)
     while True:
         pinned = [
             key
