@@ -51,10 +51,6 @@ BATCH = 50_000
 POSTGRES = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 
 
-def _stamp(moment: datetime) -> datetime:
-    return moment
-
-
 def rows(n_reports: int, seed: int) -> dict[str, Iterator[Sequence[Any]]]:
     """Every table's rows, generated lazily (a million reports never sit in memory)."""
     rng = random.Random(seed)
@@ -76,7 +72,6 @@ def rows(n_reports: int, seed: int) -> dict[str, Iterator[Sequence[Any]]]:
     ]
     # Category popularity is skewed, as in life: wages and hours dominate.
     weights = [1 / (rank + 1) for rank in range(len(CATEGORY_CODES))]
-    start = datetime(*MONTH, 1, tzinfo=UTC)
 
     def month_start(back: int) -> datetime:
         year, month = MONTH[0], MONTH[1] - back
@@ -199,7 +194,8 @@ def load(url: str, n_reports: int, seed: int) -> int:
         connection.execute("PRAGMA synchronous=OFF")
         for target, source in tables.items():
             width = target.count(",") + 1
-            statement = f"INSERT INTO {target} VALUES ({', '.join('?' * width)})"
+            # Table and column names are this file's own constants, never input.
+            statement = f"INSERT INTO {target} VALUES ({', '.join('?' * width)})"  # noqa: S608
             for batch in _batches(source):
                 connection.executemany(
                     statement, [tuple(_sqlite_value(v) for v in row) for row in batch]
@@ -212,7 +208,8 @@ def load(url: str, n_reports: int, seed: int) -> int:
         plain = make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
         with psycopg.connect(plain) as connection:
             for target, source in tables.items():
-                with connection.cursor() as cursor, cursor.copy(f"COPY {target} FROM STDIN") as copy:
+                copying = f"COPY {target} FROM STDIN"
+                with connection.cursor() as cursor, cursor.copy(copying) as copy:
                     for row in source:
                         copy.write_row(row)
             connection.execute("ANALYZE")

@@ -6,7 +6,7 @@ from collections import defaultdict
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
-from typing import Any
+from typing import Any, NamedTuple, TypeVar
 
 from sqlalchemy import (
     BigInteger,
@@ -22,6 +22,8 @@ from sqlalchemy import (
     select,
 )
 from sqlalchemy.orm import Session
+from sqlalchemy.sql import operators
+from sqlalchemy.sql.expression import UnaryExpression
 
 from intake.models import (
     Buyer,
@@ -39,6 +41,7 @@ from intake.models import (
     Verification,
 )
 
+T = TypeVar("T")
 UNCATEGORISED = "uncategorised"
 # Large enough for any report id; prime, so (id * a + b) mod P is a permutation of the ids.
 _PRIME = 2_147_483_647
@@ -257,26 +260,22 @@ def _report_counts(
 ) -> None:
     """Reports and urgent reports per factory and category, and per factory."""
     urgent = func.sum(case((Report.urgent, 1), else_=0))
-    in_month = [
-        Report.created_at >= start,
-        Report.created_at < end,
-        Report.merged_into_id.is_(None),
-        *([Report.factory_id.in_(ids)] if ids is not None else []),
-    ]
+    in_month = _of_month(session, Month(start.year, start.month), ids)
     has_category = (
         select(ReportCategory.id).where(ReportCategory.report_id == Report.id).exists()
     )
     # (report_id, code) is unique: a plain count per code counts reports, no DISTINCT needed.
+    factory = _unindexed(session, Month(start.year, start.month), Report.__table__.c.factory_id)
     per_category = (
         select(Report.factory_id, ReportCategory.code, func.count(), urgent)
         .join(ReportCategory, ReportCategory.report_id == Report.id)
         .where(*in_month)
-        .group_by(Report.factory_id, ReportCategory.code)
+        .group_by(factory, ReportCategory.code)
     )
     uncategorised = (
         select(Report.factory_id, literal(UNCATEGORISED), func.count(), urgent)
         .where(*in_month, ~has_category)
-        .group_by(Report.factory_id)
+        .group_by(factory)
     )
     for statement in (per_category, uncategorised):
         for factory_id, code, number, urgent_number in session.execute(statement):
@@ -284,7 +283,7 @@ def _report_counts(
             if urgent_number:
                 counts.cells["urgent_reports"][(factory_id, code)] = int(urgent_number)
     totals = select(Report.factory_id, func.count(), urgent).where(*in_month)
-    for factory_id, number, urgent_number in session.execute(totals.group_by(Report.factory_id)):
+    for factory_id, number, urgent_number in session.execute(totals.group_by(factory)):
         counts.totals["reports"][factory_id] = int(number)
         if urgent_number:
             counts.totals["urgent_reports"][factory_id] = int(urgent_number)
@@ -310,13 +309,47 @@ def _codes_of(session: Session) -> ColumnElement[Any]:
     )
 
 
-def _of_month(month: Month, ids: list[int] | None) -> list[ColumnElement[bool]]:
+def _of_month(session: Session, month: Month, ids: list[int] | None) -> list[ColumnElement[bool]]:
+    """The month's reports (duplicates merged away), in the factories `ids` if given."""
+    created = _unindexed(session, month, Report.__table__.c.created_at)
     return [
-        Report.created_at >= month.start,
-        Report.created_at < month.end,
+        created >= month.start,
+        created < month.end,
         Report.merged_into_id.is_(None),
         *([Report.factory_id.in_(ids)] if ids is not None else []),
     ]
+
+
+def _unindexed(session: Session, month: Month, column: ColumnElement[T]) -> ColumnElement[T]:
+    """`column`, kept from its index where the month is most of the table (SQLite only).
+
+    SQLite's planner has no histograms: it takes the created_at index for any range, and the
+    factory_id index to group by. When the month is most of the table, a million random row
+    lookups are many times slower than one pass over it. A unary + (SQLite's own idiom) sets
+    an index aside.
+    """
+    if not _most_of_the_table(session, month):
+        return column
+    return UnaryExpression(column, operator=operators.custom_op("+"), type_=column.type)
+
+
+def _most_of_the_table(session: Session, month: Month) -> bool:
+    if session.get_bind().dialect.name != "sqlite":
+        return False  # PostgreSQL's planner knows the distribution
+    decided: dict[Month, bool] = session.info.setdefault("intake.exports.scan", {})
+    if month not in decided:
+        decided[month] = _measure_share(session, month)
+    return decided[month]
+
+
+def _measure_share(session: Session, month: Month) -> bool:
+    everything = session.scalar(select(func.count(Report.id))) or 0
+    within = session.scalar(
+        select(func.count(Report.id)).where(
+            Report.created_at >= month.start, Report.created_at < month.end
+        )
+    )
+    return everything > 0 and (within or 0) * 4 > everything
 
 
 def codes(joined: str | None) -> tuple[str, ...]:
@@ -331,8 +364,10 @@ def quasi_identifier_counts(
     joined = _codes_of(session).label("codes")
     statement = (
         select(Report.factory_id, Report.language, joined, func.count())
-        .where(*_of_month(month, where.factory_ids))
-        .group_by(Report.factory_id, Report.language, joined)
+        .where(*_of_month(session, month, where.factory_ids))
+        .group_by(
+            _unindexed(session, month, Report.__table__.c.factory_id), Report.language, joined
+        )
     )
     result: dict[tuple[int | None, str, tuple[str, ...]], int] = defaultdict(int)
     for factory_id, language, joined, count in session.execute(statement):
@@ -341,8 +376,7 @@ def quasi_identifier_counts(
     return result
 
 
-@dataclass(frozen=True)
-class ReportRow:
+class ReportRow(NamedTuple):
     """The columns of one report that a record-level export may use."""
 
     report_id: int
@@ -392,30 +426,39 @@ def stream_reports(
             Case.status,
         )
         .outerjoin(Case, Case.id == Report.case_id)
-        .where(*_of_month(month, where.factory_ids))
+        .where(*_of_month(session, month, where.factory_ids))
         .order_by(
             (cast(Report.id, BigInteger) * literal(a, BigInteger) + literal(b, BigInteger))
             % literal(_PRIME, BigInteger)
         )
         .execution_options(yield_per=batch)
     )
-    result = session.execute(statement)
+    # Core execution: plain rows, without the ORM's per-row bookkeeping.
+    result = session.connection().execute(statement)
+    # The same few thousand comma-joined lists recur on every row: split each once.
+    parsed: dict[str | None, tuple[str, ...]] = {}
     for partition in result.partitions():
-        yield [
-            ReportRow(
-                report_id=row[0],
-                reporter_id=row[1],
-                factory_id=row[2],
-                country=row[3] or "",
-                language=row[4] or "",
-                codes=codes(row[5]),
-                urgent=bool(row[6]),
-                status=str(row[7]),
-                case_id=row[8],
-                case_status=str(row[9]) if row[9] is not None else "",
+        rows = []
+        for row in partition:
+            joined = row[5]
+            found = parsed.get(joined)
+            if found is None:
+                found = parsed[joined] = codes(joined)
+            rows.append(
+                ReportRow(
+                    row[0],
+                    row[1],
+                    row[2],
+                    row[3] or "",
+                    row[4] or "",
+                    found,
+                    bool(row[6]),
+                    str(row[7]),
+                    row[8],
+                    str(row[9]) if row[9] is not None else "",
+                )
             )
-            for row in partition
-        ]
+        yield rows
 
 
 def remedy_status(session: Session, case_ids: Sequence[int], as_of: date) -> dict[int, str]:

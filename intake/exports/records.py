@@ -38,7 +38,8 @@ COLUMNS = (
 )
 TEXT_COLUMN = "text"
 NOT_SHOWN = "not shown"
-_LETTERS = "abcdefghijkmnpqrstuvwxyz"  # no digits: a reporter key never looks like a number
+# Hex digits as letters: a reporter key never looks like a number to the leak scan.
+_LETTERS = str.maketrans("0123456789abcdef", "ghjkmnpqrstvwxyz")
 
 
 @dataclass
@@ -62,13 +63,8 @@ class Rekeyer:
     key: bytes = field(default_factory=lambda: secrets.token_bytes(32))
 
     def __call__(self, reporter_id: int) -> str:
-        digest = hmac.new(self.key, str(reporter_id).encode(), hashlib.sha256).digest()
-        number = int.from_bytes(digest[:10], "big")
-        letters = []
-        for _ in range(14):
-            number, index = divmod(number, len(_LETTERS))
-            letters.append(_LETTERS[index])
-        return "".join(letters)
+        digest = hmac.new(self.key, str(reporter_id).encode(), hashlib.sha256).hexdigest()
+        return digest[:16].translate(_LETTERS)
 
 
 def records(
@@ -99,6 +95,8 @@ def records(
     rekey = Rekeyer()
     order_key = (secrets.randbelow(2**30) + 1, secrets.randbelow(2**30))
     remedies: dict[int, str] = {}
+    # What each factory + categories combination may show; a few thousand of them at most.
+    decided: dict[tuple[int | None, tuple[str, ...]], tuple[bool, bool]] = {}
     for batch in stream_reports(session, where, month, order_key):
         if progress is not None:
             progress(len(batch))
@@ -106,9 +104,16 @@ def records(
         remedies.update(remedy_status(session, new_cases, today))
         texts = report_texts(session, [r.report_id for r in batch]) if with_text else {}
         for report in batch:
-            factory = protected.get(report.factory_id)
             info = where.factories.get(report.factory_id)
-            if factory is None or info is None or factory.hides("reports", report.codes):
+            combination = (report.factory_id, report.codes)
+            if combination not in decided:
+                factory = protected.get(report.factory_id)
+                decided[combination] = (
+                    factory is None or info is None or factory.hides("reports", report.codes),
+                    factory is None or factory.hides("urgent_reports", report.codes),
+                )
+            left_out, urgency_hidden = decided[combination]
+            if left_out or info is None:
                 counts.left_out_hidden_count += 1
                 continue
             language = report.language
@@ -118,7 +123,7 @@ def records(
                     continue
                 counts.generalised_language += 1
                 language = NOT_SHOWN
-            if factory.hides("urgent_reports", report.codes):
+            if urgency_hidden:
                 urgent = NOT_SHOWN
                 counts.urgency_not_shown += 1
             else:
@@ -126,7 +131,7 @@ def records(
             counts.rows += 1
             row: list[Any] = [
                 month.label,
-                info.country,
+                info.country or report.country,
                 info.code,
                 info.name,
                 "; ".join(report.codes),

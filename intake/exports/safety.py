@@ -14,15 +14,17 @@ from intake.pipeline.redact import EMAIL, ID, PHONE, redact
 
 # A spreadsheet treats a cell starting with one of these as a formula (OWASP's list: tab and
 # carriage return too, since Excel strips them and reads what follows).
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+_FORMULA_START = frozenset("=+-@\t\r")
 _LEAK_KINDS = {PHONE: "phone number", ID: "ID number", EMAIL: "email address"}
 # Distinct short values (codes, names, statuses) repeat on every row: scan each one once.
 _CACHE_LIMIT = 200_000
+_DIGIT_OR_AT = re.compile(r"[\d@]")
+_UNSEEN = object()
 
 
 def neutralise(value: Any) -> Any:
     """A text cell a spreadsheet will show as text, never run: a leading quote before a formula."""
-    if isinstance(value, str) and value.startswith(_FORMULA_START):
+    if value.__class__ is str and value[:1] in _FORMULA_START:
         return "'" + value
     return value
 
@@ -56,10 +58,10 @@ class LeakScanner:
         # The redaction engine is the one that knows what a phone or ID number looks like in
         # each country (and what a date, a time or a wage looks like); only digits or an @
         # can make one, and only those values are worth remembering.
-        if "@" not in value and not any(char.isdigit() for char in value):
+        if _DIGIT_OR_AT.search(value) is None:
             return None
-        cached = self._cache.get(value, False)
-        if cached is not False:
+        cached = self._cache.get(value, _UNSEEN)
+        if cached is not _UNSEEN:
             return cached  # type: ignore[return-value]
         found = None
         counts = redact(value, regions=self._regions).counts
@@ -74,7 +76,7 @@ class LeakScanner:
     def check(self, table: str, row: int, columns: Sequence[str], values: Sequence[Any]) -> None:
         """Raise LeakFound at the first cell of the row that holds personal data."""
         for column, value in zip(columns, values, strict=True):
-            if isinstance(value, str) and value:
+            if value.__class__ is str and value:
                 found = self.kind(value)
                 if found is not None:
                     raise LeakFound(table, row, column, found)
