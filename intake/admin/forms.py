@@ -137,3 +137,13 @@ class UserForm(FlaskForm):
     role = SelectField(_l("Role"))
     partner_id = SelectField(_l("Partner (monitors only)"), coerce=str)
     password = PasswordField(_l("First password (12 characters or more)"))
+
+
+class ExportForm(FlaskForm):
+    month = StringField(_l("Month (YYYY-MM)"), validators=[DataRequired(), Length(min=7, max=7)])
+    buyer = SelectField(_l("Public buyer"), coerce=str)
+    format = SelectField(
+        _l("Format"), choices=[("csv", "CSV"), ("xlsx", "Excel (XLSX)"), ("json", "JSON")]
+    )
+    records = BooleanField(_l("Include the record-level table"))
+    text = BooleanField(_l("Include redacted message text (second redaction pass)"))
