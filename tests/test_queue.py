@@ -528,3 +528,26 @@ def test_the_report_page_has_the_thread_and_everything_around_it(
     assert merged.merged_into.code == report.code
     assert not merged.other_codes
     assert load_report(session, ADMIN, 10**8) is None
+
+
+def test_the_category_facet_summarises_the_top_of_the_queue(
+    world: World, session: Session, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for n in range(5):
+        world.report(at=T0 + timedelta(minutes=n), categories=("wages",))
+    for n in range(3):
+        world.report(at=T0 - timedelta(days=1, minutes=n), categories=("child_labour",))
+    world.report(urgent=True, at=T0 - timedelta(days=9), categories=("forced_labour",))
+
+    exact = queue_counts(session, ADMIN, QueueFilters(category="wages"))
+    assert exact.categories_window is None
+    assert [(code, count.value) for code, count in exact.categories] == [
+        ("wages", 5), ("child_labour", 3), ("forced_labour", 1),
+    ]
+
+    monkeypatch.setattr("intake.admin.queue.CATEGORY_WINDOW", 4)
+    top = queue_counts(session, ADMIN, QueueFilters())
+    assert top.categories_window == 4
+    assert [(code, count.value) for code, count in top.categories] == [
+        ("wages", 3), ("forced_labour", 1),
+    ]
