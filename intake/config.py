@@ -18,6 +18,8 @@ from cryptography.fernet import Fernet
 from intake.pipeline.factory import DEFAULT_FACTORY_CODE_PATTERN
 from intake.pipeline.types import DEFAULT_LANGUAGES
 
+TWILIO_API_BASE = "https://api.twilio.com"
+
 log = logging.getLogger(__name__)
 
 INSTANCE_DIR = Path(__file__).resolve().parents[1] / "instance"
@@ -58,6 +60,25 @@ class Config:
     factory_code_pattern: str = DEFAULT_FACTORY_CODE_PATTERN
     model_path: str = ""
     log_level: str = "INFO"
+    # Admin sessions: signed out after this long without a request, whatever the browser does.
+    session_idle: timedelta = timedelta(minutes=30)
+    # Failed sign-ins (password or code) before an account is locked, and for how long.
+    login_max_failures: int = 5
+    login_lockout: timedelta = timedelta(minutes=15)
+    # Outbound SMS (intake/messaging): where the REST API is (tests point it at a stand-in),
+    # which numbers send, and how the outbox worker retries.
+    twilio_api_base: str = TWILIO_API_BASE
+    twilio_timeout: float = 15.0
+    # The hotline's own (public) numbers: a reply goes out from the one in the report's country.
+    hotline_numbers: tuple[str, ...] = ()
+    # If set, Twilio picks the sender (its "sticky sender" keeps a worker on one number).
+    twilio_messaging_service_sid: str = ""
+    outbox_max_attempts: int = 8
+    outbox_backoff: float = 30.0  # seconds before the first retry; doubles each time
+    # A row claimed longer ago than this by a worker that died is looked up at Twilio.
+    outbox_stale_after: timedelta = timedelta(minutes=10)
+    worker_poll: float = 2.0
+    twilio_delete_after_processing: bool = False
     generated: tuple[str, ...] = field(default=())
 
     @property
@@ -101,8 +122,16 @@ class Config:
             values["max_body_bytes"] = int(env["INTAKE_MAX_BODY_BYTES"])
         if "INTAKE_DATABASE_TIMEOUT" in env:
             values["database_timeout"] = float(env["INTAKE_DATABASE_TIMEOUT"])
+        if "INTAKE_SESSION_IDLE_MINUTES" in env:
+            values["session_idle"] = timedelta(minutes=float(env["INTAKE_SESSION_IDLE_MINUTES"]))
+        if "INTAKE_LOGIN_MAX_FAILURES" in env:
+            values["login_max_failures"] = int(env["INTAKE_LOGIN_MAX_FAILURES"])
+        if "INTAKE_LOGIN_LOCKOUT_MINUTES" in env:
+            minutes = float(env["INTAKE_LOGIN_LOCKOUT_MINUTES"])
+            values["login_lockout"] = timedelta(minutes=minutes)
         if "INTAKE_FACTORY_CODE_PATTERN" in env:
             values["factory_code_pattern"] = env["INTAKE_FACTORY_CODE_PATTERN"]
+        values.update(_messaging(env))
         values.update(overrides or {})
         config = cls(**values)
         if not require_secrets:
@@ -131,6 +160,11 @@ class Config:
             # Behind a TLS proxy the app cannot know the URL Twilio signed: every SMS would
             # get 403, and Twilio does not redeliver.
             raise ConfigError("missing INTAKE_PUBLIC_URL: the URL Twilio calls, e.g. https://...")
+        # A send must finish well inside the stale time, or recovery could resend it.
+        if self.twilio_timeout * 4 > self.outbox_stale_after.total_seconds():
+            raise ConfigError("INTAKE_OUTBOX_STALE_MINUTES must be over 4 x INTAKE_TWILIO_TIMEOUT")
+        if self.outbox_max_attempts < 1:
+            raise ConfigError("INTAKE_OUTBOX_MAX_ATTEMPTS must be at least 1")
         unknown = set(self.languages) - set(DEFAULT_LANGUAGES)
         if unknown or not self.languages:
             raise ConfigError(f"INTAKE_LANGUAGES: unsupported {sorted(unknown)}")
@@ -172,6 +206,30 @@ def database_url(environ: Mapping[str, str] | None = None) -> str:
     """DATABASE_URL, or the embedded SQLite file under instance/; migrations need no secrets."""
     env = os.environ if environ is None else environ
     return env.get("DATABASE_URL") or f"sqlite:///{INSTANCE_DIR / 'intake.sqlite'}"
+
+
+def _messaging(env: Mapping[str, str]) -> dict[str, Any]:
+    """The outbox, worker and reconciliation settings that are present in `env`."""
+    values: dict[str, Any] = {
+        "twilio_api_base": env.get("INTAKE_TWILIO_API_BASE") or TWILIO_API_BASE,
+        "hotline_numbers": _split(env.get("INTAKE_HOTLINE_NUMBERS", "")),
+        "twilio_messaging_service_sid": env.get("TWILIO_MESSAGING_SERVICE_SID", ""),
+        "twilio_delete_after_processing": env.get(
+            "INTAKE_TWILIO_DELETE_AFTER_PROCESSING", ""
+        ).strip().lower() in ("1", "true", "yes", "on"),
+    }
+    if "INTAKE_TWILIO_TIMEOUT" in env:
+        values["twilio_timeout"] = float(env["INTAKE_TWILIO_TIMEOUT"])
+    if "INTAKE_OUTBOX_MAX_ATTEMPTS" in env:
+        values["outbox_max_attempts"] = int(env["INTAKE_OUTBOX_MAX_ATTEMPTS"])
+    if "INTAKE_OUTBOX_BACKOFF_SECONDS" in env:
+        values["outbox_backoff"] = float(env["INTAKE_OUTBOX_BACKOFF_SECONDS"])
+    if "INTAKE_OUTBOX_STALE_MINUTES" in env:
+        minutes = float(env["INTAKE_OUTBOX_STALE_MINUTES"])
+        values["outbox_stale_after"] = timedelta(minutes=minutes)
+    if "INTAKE_WORKER_POLL_SECONDS" in env:
+        values["worker_poll"] = float(env["INTAKE_WORKER_POLL_SECONDS"])
+    return values
 
 
 def _split(value: str) -> tuple[str, ...]:
