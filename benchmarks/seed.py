@@ -43,11 +43,11 @@ from sqlalchemy import make_url
 
 from intake import migrate
 from intake.pipeline.codes import ALPHABET, _is_code
-from intake.pipeline.types import CATEGORY_CODES
 
 END = datetime(2026, 11, 1, tzinfo=UTC)
 SPAN = timedelta(days=730)
 BATCH = 50_000
+TRADES = ["Apparel", "Electronics", "Gloves", "Foods"]
 # Their secondary indexes and triggers are set aside while loading and rebuilt after it: one
 # sorted build is many times faster than a million updates (and an FTS5 'rebuild' likewise).
 BIG_TABLES = ("reporter", "report", "report_category", "message")
@@ -284,7 +284,7 @@ class _Generator:
             "id", "code", "name", "aliases", "country", "region", "brands", "suppliers",
             "partner_id", "created_at", "updated_at",
         ), [
-            (fid, f"F-{fid:04d}", f"Invented {rng.choice(['Apparel', 'Electronics', 'Gloves', 'Foods'])} {fid}",
+            (fid, f"F-{fid:04d}", f"Invented {rng.choice(TRADES)} {fid}",
              json.dumps([f"Plant {fid}"]), COUNTRIES[c][0], None, json.dumps([f"Brand {fid % 40}"]),
              "[]", COUNTRIES[c][2] + 1, created, created)
             for fid, c in factories
@@ -397,7 +397,7 @@ class _Generator:
                     language, country, w.ts(min(last, now)), None,
                 ))
             if rng.random() < 0.01:
-                notes.append((len(notes) + 1, rid, assignee, "Invented note: call back", w.ts(last)))
+                notes.append((len(notes) + 1, rid, assignee, "Invented note", w.ts(last)))
         w.write("reporter", (
             "id", "pseudonym", "contact", "country", "language", "consent", "opted_out",
             "created_at", "last_seen_at",
@@ -466,7 +466,8 @@ class _Generator:
             day = datetime.fromtimestamp(at, UTC).date() + timedelta(days=20)
             if rng.random() < 0.6:
                 verifications.append((
-                    len(verifications) + 1, cid, rng.choice(["interviews", "documents", "site_visit"]),
+                    len(verifications) + 1, cid,
+                    rng.choice(["interviews", "documents", "site_visit"]),
                     day.isoformat(), rng.choice(["substantiated", "partly", "inconclusive"]),
                     "Invented verification notes", w.ts(at + 20 * 86400),
                 ))
