@@ -347,6 +347,18 @@ def test_a_malformed_cursor_gives_the_first_page(
     assert codes(page.rows) == [first.code]
 
 
+def test_a_cursor_from_other_filters_starts_the_queue_again(
+    world: World, session: Session
+) -> None:
+    world.report(urgent=True)
+    calm = world.report()
+    cursor = triage_page(session, ADMIN, QueueFilters(), limit=1).next_cursor
+
+    page = triage_page(session, ADMIN, QueueFilters(urgent=False), cursor, limit=1)
+
+    assert codes(page.rows) == [calm.code]
+
+
 def test_request_arguments_parse_leniently() -> None:
     garbage = {
         "status": "deleted",

@@ -282,8 +282,11 @@ def triage_page(
     key = _decode(after)
     conditions = _conditions(session, viewer, filters)
     found: list[tuple[datetime, int, _Segment]] = []
+    segments = _segments(filters)
+    if key is not None and (key.urgent, key.new) not in {(s.urgent, s.new) for s in segments}:
+        key = None  # a cursor from other filters: start again rather than show nothing
     started = key is None
-    for segment in _segments(filters):
+    for segment in segments:
         if not started:
             if (segment.urgent, segment.new) != (key.urgent, key.new):  # type: ignore[union-attr]
                 continue
