@@ -563,3 +563,16 @@ def test_the_category_facet_summarises_the_top_of_the_queue(
     assert [(code, count.value) for code, count in top.categories] == [
         ("wages", 3), ("forced_labour", 1),
     ]
+
+
+def test_with_a_search_only_the_total_and_urgent_are_counted(
+    world: World, session: Session
+) -> None:
+    world.report(text="the canteen food is spoiled", urgent=True)
+    world.report(text="spoiled rice again")
+    world.report(text="no pay")
+
+    counts = queue_counts(session, ADMIN, QueueFilters(q="spoiled"))
+
+    assert (counts.total.value, counts.urgent.value) == (2, 1)
+    assert (counts.statuses, counts.categories, counts.partners) == ({}, [], [])

@@ -569,10 +569,13 @@ def queue_counts(
     (urgent, status) pair each, read from the queue's index as a range of at most cap + 1
     entries: one statement for the status×urgent grid, one for the partners. Categories are
     counted over the first CATEGORY_WINDOW reports of the queue (exact when it is shorter).
+    With a search (`q`) only the total and the urgent count are given (see _search_counts).
     """
     others = _conditions(session, viewer, filters)
     urgencies = (True, False) if filters.urgent is None else (filters.urgent,)
     statuses = filters.statuses
+    if filters.q is not None:
+        return _search_counts(session, others, urgencies, statuses, cap)
     grid_cells = [(urgent, status) for urgent in (True, False) for status in ReportStatus]
     grid = dict(zip(grid_cells, _scalars(session, [
         _cell(others, urgent, status, cap) for urgent, status in grid_cells
@@ -600,6 +603,24 @@ def queue_counts(
 
     categories, sampled = _category_counts(session, viewer, replace(filters, category=None))
     return Counts(total, by_status, urgent, categories, by_partner, cap, sampled)
+
+
+def _search_counts(
+    session: Session,
+    conditions: list[ColumnElement[bool]],
+    urgencies: tuple[bool, ...],
+    statuses: tuple[ReportStatus, ...],
+    cap: int,
+) -> Counts:
+    """With a search, only the total and the urgent count: every facet cell would search
+    again, and a rare word makes each of them read its whole index range (seconds at 1M)."""
+    cells = [(u, s) for u in urgencies for s in statuses]
+    values = dict(zip(cells, _scalars(session, [
+        _cell(conditions, u, s, cap) for u, s in cells
+    ]), strict=True))
+    total = _sum(values.values(), cap)
+    urgent = _sum([values[u, s] for u, s in cells if u], cap)
+    return Counts(total, {}, urgent, [], [], cap, None)
 
 
 def _cell(
