@@ -188,11 +188,49 @@ def reanalyze() -> None:
 
 @main.command()
 def purge() -> None:
-    """Delete original texts past their retention (run daily; see the README)."""
-    from intake.pipeline.originals import purge_expired_originals
+    """Delete numbers and original texts no longer needed (run daily; see the README)."""
+    from intake.retention import RestTwilioLogs
+    from intake.retention import purge as run
 
     app: Flask = current_app
-    click.echo(f"purged {purge_expired_originals(sessions(app)())} original texts")
+    config: Config = app.config["INTAKE"]
+    twilio = RestTwilioLogs(config) if config.purge_twilio_logs else None
+    hotline = app.extensions["intake.hotline"]
+    result = run(sessions(app)(), config, hotline.keyring, twilio=twilio)
+    click.echo(
+        f"purged {result.contacts} contacts and {result.originals} original texts; "
+        f"cancelled {result.outbox_cancelled} queued messages"
+    )
+    if twilio is not None:
+        click.echo(
+            f"deleted {result.twilio_deleted} messages from Twilio's logs; "
+            f"{result.twilio_failed} numbers kept for a retry"
+        )
+
+
+@main.group()
+def keys() -> None:
+    """Key rotation (see the README's "Keys and retention")."""
+
+
+@keys.command("rotate-contacts")
+def keys_rotate_contacts() -> None:
+    """Re-encrypt every stored phone number under the newest INTAKE_CONTACT_KEYS key."""
+    from intake.keys import rotate_contacts
+
+    app: Flask = current_app
+    done = rotate_contacts(sessions(app)(), app.extensions["intake.hotline"].keyring)
+    click.echo(f"re-encrypted {done} contacts under the newest key")
+
+
+@keys.command("rotate-texts")
+def keys_rotate_texts() -> None:
+    """Re-encrypt every original text and TOTP secret under the newest INTAKE_TEXT_KEYS key."""
+    from intake.keys import rotate_texts
+
+    app: Flask = current_app
+    done = rotate_texts(sessions(app)(), app.extensions["intake.hotline"].keyring)
+    click.echo(f"re-encrypted {done} texts under the newest key")
 
 
 @main.command()
@@ -283,6 +321,61 @@ def user_create(email: str, name: str, role: str, partner_name: str | None, pass
     except AccountError as error:
         raise click.ClickException(str(error)) from error
     click.echo(f"created account {created.id} ({role}); TOTP is enrolled at first sign-in")
+
+
+@main.command("export")
+@click.option("--month", required=True, help="The month to export, e.g. 2026-10.")
+@click.option("--buyer", default=None, help="Only the factories and brands of this buyer.")
+@click.option(
+    "--format", "kind", type=click.Choice(["csv", "xlsx", "json"]), default="csv",
+    show_default=True,
+)
+@click.option("--out", type=click.Path(file_okay=False), default=".", show_default=True)
+@click.option("--records", is_flag=True, help="Add the record-level table (one row a report).")
+@click.option("--text", is_flag=True, help="Add redacted texts to the record-level table.")
+@click.option("--no-report", is_flag=True, help="Tables only: no HTML/PDF report or charts.")
+@click.option("--no-pdf", is_flag=True, help="The HTML report without its PDF.")
+def export_command(
+    month: str,
+    buyer: str | None,
+    kind: str,
+    out: str,
+    records: bool,
+    text: bool,
+    no_report: bool,
+    no_pdf: bool,
+) -> None:
+    """Write a month's anonymised counts (and buyer report) with a manifest; see the README."""
+    from intake.exports import ExportError, ExportParams, LeakFound, Month, export
+
+    app: Flask = current_app
+    config: Config = app.config["INTAKE"]
+    with click.progressbar(length=1, label="exporting") as bar:
+
+        def progress(done: int, total: int) -> None:
+            bar.length = total
+            bar.update(done - bar.pos)
+
+        try:
+            params = ExportParams(
+                month=Month.parse(month),
+                out_dir=Path(out),
+                buyer=buyer,
+                format=kind,
+                records=records,
+                text=text,
+                report=not no_report,
+                pdf=not no_pdf,
+                k=config.export_k,
+            )
+            result = export(sessions(app)(), params, progress)
+        except (ExportError, LeakFound) as error:
+            raise click.ClickException(str(error)) from error
+    click.echo(f"wrote {result.folder}")
+    for name in result.files:
+        click.echo(f"  {name}")
+    for note in result.notes:
+        click.echo(note)
 
 
 @main.group()

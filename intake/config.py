@@ -60,6 +60,18 @@ class Config:
     factory_code_pattern: str = DEFAULT_FACTORY_CODE_PATTERN
     model_path: str = ""
     log_level: str = "INFO"
+    # Exports show counts of reports or workers below this as "<k" (and hide complements).
+    export_k: int = 5
+    # Check-back surveys: at most this many per worker in any 30 days, answers accepted (and
+    # contacts kept after a case closes) for the window.
+    checkback_max_per_month: int = 2
+    checkback_window: timedelta = timedelta(days=30)
+    # A reporter's encrypted number is deleted after this long without a message, unless a case
+    # of theirs still awaits check-back: 90 days covers triage and verification; a worker who
+    # writes again is reachable again.
+    contact_retention: timedelta = timedelta(days=90)
+    # Also delete the purged reporters' messages from Twilio's own logs (REST API).
+    purge_twilio_logs: bool = False
     # Admin sessions: signed out after this long without a request, whatever the browser does.
     session_idle: timedelta = timedelta(minutes=30)
     # Failed sign-ins (password or code) before an account is locked, and for how long.
@@ -122,6 +134,18 @@ class Config:
             values["max_body_bytes"] = int(env["INTAKE_MAX_BODY_BYTES"])
         if "INTAKE_DATABASE_TIMEOUT" in env:
             values["database_timeout"] = float(env["INTAKE_DATABASE_TIMEOUT"])
+        if "INTAKE_EXPORT_K" in env:
+            values["export_k"] = int(env["INTAKE_EXPORT_K"])
+        if "INTAKE_CHECKBACK_MAX_PER_MONTH" in env:
+            values["checkback_max_per_month"] = int(env["INTAKE_CHECKBACK_MAX_PER_MONTH"])
+        if "INTAKE_CHECKBACK_WINDOW_DAYS" in env:
+            days = float(env["INTAKE_CHECKBACK_WINDOW_DAYS"])
+            values["checkback_window"] = timedelta(days=days)
+        if "INTAKE_CONTACT_RETENTION_DAYS" in env:
+            days = float(env["INTAKE_CONTACT_RETENTION_DAYS"])
+            values["contact_retention"] = timedelta(days=days)
+        if "INTAKE_PURGE_TWILIO_LOGS" in env:
+            values["purge_twilio_logs"] = _flag(env["INTAKE_PURGE_TWILIO_LOGS"])
         if "INTAKE_SESSION_IDLE_MINUTES" in env:
             values["session_idle"] = timedelta(minutes=float(env["INTAKE_SESSION_IDLE_MINUTES"]))
         if "INTAKE_LOGIN_MAX_FAILURES" in env:
@@ -160,6 +184,13 @@ class Config:
             # Behind a TLS proxy the app cannot know the URL Twilio signed: every SMS would
             # get 403, and Twilio does not redeliver.
             raise ConfigError("missing INTAKE_PUBLIC_URL: the URL Twilio calls, e.g. https://...")
+        if self.export_k < 3:
+            # With k = 2 the label "<2" itself says "1".
+            raise ConfigError("INTAKE_EXPORT_K: must be at least 3")
+        if self.purge_twilio_logs and not self.twilio_account_sid:
+            raise ConfigError("INTAKE_PURGE_TWILIO_LOGS needs TWILIO_ACCOUNT_SID")
+        if self.checkback_max_per_month < 0:
+            raise ConfigError("INTAKE_CHECKBACK_MAX_PER_MONTH: must not be negative")
         # A send must finish well inside the stale time, or recovery could resend it.
         if self.twilio_timeout * 4 > self.outbox_stale_after.total_seconds():
             raise ConfigError("INTAKE_OUTBOX_STALE_MINUTES must be over 4 x INTAKE_TWILIO_TIMEOUT")
@@ -234,6 +265,14 @@ def _messaging(env: Mapping[str, str]) -> dict[str, Any]:
 
 def _split(value: str) -> tuple[str, ...]:
     return tuple(part.strip() for part in value.split(",") if part.strip())
+
+
+def _flag(value: str) -> bool:
+    if value.strip().lower() in ("1", "true", "yes", "on"):
+        return True
+    if value.strip().lower() in ("", "0", "false", "no", "off"):
+        return False
+    raise ConfigError(f"not a yes/no value: {value!r}")
 
 
 def _generate(name: str) -> Any:

@@ -97,7 +97,10 @@ def test_case_flow_from_open_to_closed(app: Flask, session: Session) -> None:
     assert found.status is CaseStatus.REMEDIATION
     assert [i.id for i in cases.overdue_items(found, date(2026, 11, 2))] == [item.id]
     assert cases.overdue_items(found, date(2026, 10, 31)) == []
-    cases.update_remedy(session, monitor, item.id, status=RemedyStatus.DONE, evidence="Payslips")
+    cases.update_remedy(
+        session, monitor, item.id, status=RemedyStatus.DONE, evidence="Payslips",
+        config=app.config["INTAKE"],
+    )
     cases.close_case(session, monitor, case.id)
     session.expire_all()
     assert session.get(Report, report_id).status is ReportStatus.CLOSED
@@ -110,6 +113,7 @@ def test_case_flow_from_open_to_closed(app: Flask, session: Session) -> None:
         "remedy.add",
         "remedy.update",
         "remedy.complete",
+        "check_back.started",
         "case.close",
     ]
 

@@ -6,7 +6,13 @@ the tests move, so backoff is checked from what is stored, never by waiting.
 
 from __future__ import annotations
 
+import logging
+import os
+import signal
+import subprocess
+import sys
 import threading
+import time
 from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import TypeVar
@@ -19,7 +25,7 @@ from sqlalchemy.orm import Session
 
 from intake import db
 from intake.cli import main
-from intake.config import Config
+from intake.config import Config, ConfigError
 from intake.messaging.outbox import (
     BadBody,
     CannotReach,
@@ -43,7 +49,7 @@ from intake.models import (
     utcnow,
 )
 
-from conftest import HOTLINE, Twilio
+from conftest import HOTLINE, REPO, Twilio
 from twilio_standin import Outcome, TwilioStandIn
 
 WORKER = "+66812345670"  # invented
@@ -363,7 +369,9 @@ def test_a_row_a_dead_worker_left_sending_is_settled_by_asking_twilio(
     standin: TwilioStandIn,
     sender: Sender,
     clock: Clock,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
+    caplog.set_level(logging.DEBUG)
     report = reported(twilio, session)
     reached = reply(app, report.id, "Same words")
     lost = reply(app, report.id, "Same words")  # a monitor sent the same text twice
@@ -387,6 +395,8 @@ def test_a_row_a_dead_worker_left_sending_is_settled_by_asking_twilio(
     assert bodies == ["Never reached Twilio", "Same words", "Same words"]
     sids = {fresh(session, Outbox, i).twilio_sid for i in (reached, lost, other)}
     assert len(sids) == 3
+    assert standin.calls("list")  # the lookups name the number to Twilio, and only there
+    assert WORKER.lstrip("+") not in caplog.text
 
 
 def test_an_alert_goes_to_the_on_call_contact_without_a_thread_entry(
@@ -486,8 +496,14 @@ def test_the_worker_command_needs_a_sender(config: Config) -> None:
 
 
 def test_the_anonymous_relay_threads_the_workers_answer_into_the_same_report(
-    app: Flask, twilio: Twilio, session: Session, standin: TwilioStandIn, sender: Sender
+    app: Flask,
+    twilio: Twilio,
+    session: Session,
+    standin: TwilioStandIn,
+    sender: Sender,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
+    caplog.set_level(logging.DEBUG)  # every logger, the twilio library's included
     report = reported(twilio, session, "They keep our passports at the dormitory office")
     reply(app, report.id, "Which factory is this? You can answer here.")
     run(app, sender)
@@ -511,3 +527,75 @@ def test_the_anonymous_relay_threads_the_workers_answer_into_the_same_report(
             for value in vars(row).values():
                 assert WORKER not in str(value)
                 assert WORKER.lstrip("+") not in str(value)
+    assert WORKER.lstrip("+") not in caplog.text
+
+
+@pytest.mark.slow
+def test_a_worker_killed_mid_send_leaves_nothing_to_send_twice(
+    app: Flask,
+    config: Config,
+    twilio: Twilio,
+    session: Session,
+    standin: TwilioStandIn,
+    clock: Clock,
+) -> None:
+    report = reported(twilio, session)
+    taken = reply(app, report.id, "Twilio takes this one, then the worker dies")
+    waiting = reply(app, report.id, "This one was claimed but never tried")
+    standin.plan("create", Outcome(delay=60, accept=True))
+    process = subprocess.Popen(
+        [sys.executable, "-m", "intake", "worker"],
+        cwd=REPO,
+        env=dict(os.environ, **environment(config)),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while not standin.created and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert standin.created, "the worker never called Twilio"
+    finally:
+        process.send_signal(signal.SIGKILL)
+        process.wait()
+    assert {fresh(session, Outbox, i).status for i in (taken, waiting)} == {OutboxStatus.SENDING}
+
+    clock.advance(minutes=11)
+    keyring = app.extensions["intake.hotline"].keyring
+    run(app, Sender(config, keyring, clock=clock))
+
+    assert sorted(m["body"] for m in standin.created) == [
+        "This one was claimed but never tried",
+        "Twilio takes this one, then the worker dies",
+    ]
+    assert len(standin.calls("create")) == 2
+    assert fresh(session, Outbox, taken).twilio_sid == standin.created[0]["sid"]
+    assert {fresh(session, Outbox, i).status for i in (taken, waiting)} == {OutboxStatus.SENT}
+
+
+def test_the_messaging_settings_come_from_the_environment() -> None:
+    from cryptography.fernet import Fernet
+
+    key = Fernet.generate_key().decode()
+    env = {
+        "INTAKE_SECRET_KEY": "s" * 32,
+        "INTAKE_PSEUDONYM_PEPPER": "p" * 32,
+        "INTAKE_CONTACT_KEYS": key,
+        "INTAKE_TEXT_KEYS": key,
+        "TWILIO_AUTH_TOKEN": "t" * 32,
+        "INTAKE_PUBLIC_URL": "https://hotline.example.org",
+        "INTAKE_HOTLINE_NUMBERS": "+60300000000, +66200000000",
+        "INTAKE_TWILIO_API_BASE": "http://127.0.0.1:9",
+        "INTAKE_OUTBOX_MAX_ATTEMPTS": "3",
+        "INTAKE_OUTBOX_STALE_MINUTES": "5",
+        "INTAKE_TWILIO_DELETE_AFTER_PROCESSING": "yes",
+    }
+    config = Config.from_env(env)
+
+    assert config.hotline_numbers == ("+60300000000", "+66200000000")
+    assert config.twilio_api_base == "http://127.0.0.1:9"
+    assert config.outbox_max_attempts == 3
+    assert config.outbox_stale_after == timedelta(minutes=5)
+    assert config.twilio_delete_after_processing
+    with pytest.raises(ConfigError, match="INTAKE_OUTBOX_STALE_MINUTES"):
+        Config.from_env(env | {"INTAKE_TWILIO_TIMEOUT": "120"})

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import json
 import secrets
+import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -195,6 +196,12 @@ def _handler(standin: TwilioStandIn) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         # Keep-alive, as Twilio's API does: the workers' connection pools reuse sockets.
         protocol_version = "HTTP/1.1"
+
+        def setup(self) -> None:
+            super().setup()
+            # Headers and body go out as two writes: without this, Nagle's algorithm and the
+            # client's delayed ACK add 40 ms to every answer.
+            self.request.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
         def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
             return  # quiet: the requests are recorded instead

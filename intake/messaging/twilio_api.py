@@ -14,6 +14,9 @@ from twilio.rest import Client
 from intake.config import TWILIO_API_BASE, Config
 
 log = logging.getLogger(__name__)
+# urllib3 logs each request line at DEBUG, query string included: a lookup by To= would put
+# a worker's number in the logs of anyone who turns DEBUG on.
+logging.getLogger("urllib3.connectionpool").setLevel(logging.INFO)
 
 # Twilio statuses in the order a message moves through them; the last ones are final.
 DELIVERY_ORDER = {

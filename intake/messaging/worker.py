@@ -101,6 +101,7 @@ class Sender:
         self.twilio = twilio or Twilio(config)
         self.batch = batch
         self.clock = clock
+        self._pending: list[Callable[[], None]] = []
 
     @property
     def sweeps(self) -> list[Sweep]:
@@ -192,9 +193,32 @@ class Sender:
 
     # --- sending --------------------------------------------------------------------------
 
+    def _later(self, write: Callable[[], None]) -> None:
+        """Keep a write for `_flush`."""
+        self._pending.append(write)
+
+    def _flush(self, session: Session) -> None:
+        """Commit the batch's outcomes in one transaction.
+
+        One commit per batch, not per message: should the worker die before it, its sends are
+        still `sending`, and `recover` finds them at Twilio; nothing is sent twice.
+        """
+        pending, self._pending = self._pending, []
+        if pending:
+            with write_transaction(session):
+                for write in pending:
+                    write()
+
     def send(self, session: Session) -> int:
         """Send the due queued rows, one batch; returns how many were handled."""
         claimed = self._claim(session, OutboxStatus.QUEUED, self.clock())
+        try:
+            self._send_batch(session, claimed)
+        finally:
+            self._flush(session)
+        return len(claimed)
+
+    def _send_batch(self, session: Session, claimed: list[_Claimed]) -> None:
         # A send must be over long before a row counts as abandoned (see `recover`); the
         # configuration guarantees that one request fits in half the stale time.
         deadline = self.config.outbox_stale_after / 2
@@ -208,7 +232,6 @@ class Sender:
                 # Twilio asked us to slow down: the rest of the batch waits too, unattempted.
                 self._release(session, claimed[index + 1 :], self.clock() + delay)
                 break
-        return len(claimed)
 
     def _send_one(self, session: Session, row: _Claimed) -> timedelta | None:
         """Send one claimed row; returns the wait Twilio asked for (429), if it asked."""
@@ -278,12 +301,13 @@ class Sender:
             # over, and only sends again if Twilio does not have it.
             stale = self.config.outbox_stale_after
             values.update(claimed_at=self.clock() + delay - stale)
-        with write_transaction(session):
+        def write() -> None:
             session.execute(
                 update(Outbox)
                 .where(Outbox.id == row.id, Outbox.status == OutboxStatus.SENDING)
                 .values(**values)
             )
+        self._later(write)
         return timedelta(seconds=retry_after) if retry_after is not None else None
 
     def _backoff(self, attempts: int, retry_after: float | None) -> float:
@@ -299,13 +323,14 @@ class Sender:
         """Give claimed, unattempted rows back to the queue."""
         if not rows:
             return
-        with write_transaction(session):
+        def write() -> None:
             session.execute(
                 update(Outbox)
                 .where(Outbox.id.in_([r.id for r in rows]), Outbox.status == OutboxStatus.SENDING)
                 .values(status=OutboxStatus.QUEUED, next_attempt_at=when)
                 .execution_options(synchronize_session=False)
             )
+        self._later(write)
 
     def _sent(
         self, session: Session, row: _Claimed, sid: str | None, status: Any, *, attempts: int
@@ -313,7 +338,7 @@ class Sender:
         """Record a send Twilio accepted, and put it in the report's thread."""
         now = self.clock()
         thread = self._thread_entry(row, now, sid=sid, status=str(status or "queued"))
-        with write_transaction(session):
+        def write() -> None:
             message_id = row.message_id
             if message_id is not None:
                 # Already in the thread (an automatic reply): it now has its SID and status.
@@ -337,6 +362,7 @@ class Sender:
                     body=thread["text"],
                 )
             )
+        self._later(write)
         log.info("outbox %d sent", row.id)
 
     def _finish(
@@ -351,7 +377,7 @@ class Sender:
         """Give up on a row; a reply that failed shows in its thread, marked as failed."""
         now = self.clock()
         thread = self._thread_entry(row, now, sid=None, status=status.value)
-        with write_transaction(session):
+        def write() -> None:
             message_id = row.message_id
             if message_id is not None:
                 session.execute(
@@ -372,6 +398,7 @@ class Sender:
                     body=thread["text"],
                 )
             )
+        self._later(write)
 
     def _thread_entry(
         self, row: _Claimed, now: datetime, *, sid: str | None, status: str
@@ -396,12 +423,13 @@ class Sender:
     def _opted_out_at_carrier(self, session: Session, row: _Claimed) -> None:
         """Twilio refused: the worker sent STOP. Record it, as the webhook would have."""
         now = self.clock()
-        with write_transaction(session):
+        def write() -> None:
             session.execute(
                 update(Reporter)
                 .where(Reporter.id == row.reporter_id, Reporter.opted_out.is_(False))
                 .values(opted_out=True, opted_out_at=now)
             )
+        self._later(write)
         self._finish(session, row, OutboxStatus.CANCELLED, error="opted out", attempts=row.attempts)
 
     # --- recovery -------------------------------------------------------------------------
@@ -417,32 +445,37 @@ class Sender:
         stale = self.clock() - self.config.outbox_stale_after
         claimed = self._claim(session, OutboxStatus.SENDING, stale)
         for row in claimed:
-            if row.address is None:
-                self._finish(session, row, OutboxStatus.FAILED, error="no number on record")
-                continue
+            # One commit per row: the next row's lookup must see this one's SID as taken.
             try:
-                sid, status = self._look_up(session, row)
-            except Exception as error:
-                # Unknown: stay claimed; a later sweep asks again, and gives up in the end.
-                attempts = row.attempts + 1
-                text = "lookup: " + short_error(error)
-                if attempts >= self.config.outbox_max_attempts:
-                    self._finish(
-                        session, row, OutboxStatus.FAILED, error=text + "; may have been sent",
-                        attempts=attempts,
-                    )
-                else:
-                    self._note(session, row, attempts, text)
-                continue
-            if sid is not None:
-                log.info("outbox %d found at Twilio after a lost send", row.id)
-                self._sent(session, row, sid, status, attempts=max(row.attempts, 1))
-            elif row.attempts >= self.config.outbox_max_attempts:
-                reason = f"not sent after {row.attempts} attempts"
-                self._finish(session, row, OutboxStatus.FAILED, error=reason)
-            else:
-                self._release(session, [row], self.clock())
+                self._recover_one(session, row)
+            finally:
+                self._flush(session)
         return len(claimed)
+
+    def _recover_one(self, session: Session, row: _Claimed) -> None:
+        if row.address is None:
+            self._finish(session, row, OutboxStatus.FAILED, error="no number on record")
+            return
+        try:
+            sid, status = self._look_up(session, row)
+        except Exception as error:
+            # Unknown: stay claimed; a later sweep asks again, and gives up in the end.
+            attempts = row.attempts + 1
+            text = "lookup: " + short_error(error)
+            if attempts >= self.config.outbox_max_attempts:
+                text += "; may have been sent"
+                self._finish(session, row, OutboxStatus.FAILED, error=text, attempts=attempts)
+            else:
+                self._note(session, row, attempts, text)
+            return
+        if sid is not None:
+            log.info("outbox %d found at Twilio after a lost send", row.id)
+            self._sent(session, row, sid, status, attempts=max(row.attempts, 1))
+        elif row.attempts >= self.config.outbox_max_attempts:
+            reason = f"not sent after {row.attempts} attempts"
+            self._finish(session, row, OutboxStatus.FAILED, error=reason)
+        else:
+            self._release(session, [row], self.clock())
 
     def _look_up(self, session: Session, row: _Claimed) -> tuple[str | None, str | None]:
         """The SID and status of this row's message in Twilio's log, if it is there."""
@@ -472,12 +505,13 @@ class Sender:
         return None, None
 
     def _note(self, session: Session, row: _Claimed, attempts: int, text: str) -> None:
-        with write_transaction(session):
+        def write() -> None:
             session.execute(
                 update(Outbox)
                 .where(Outbox.id == row.id)
                 .values(attempts=attempts, last_error=text)
             )
+        self._later(write)
 
 
 class Worker:
