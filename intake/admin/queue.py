@@ -62,9 +62,9 @@ from intake.pipeline.types import CATEGORY_CODES
 PAGE_SIZE = 50
 MAX_PAGE_SIZE = 200
 # Facet counts stop here: "1,000+" tells a monitor as much as 734,512 and costs far less.
-COUNT_CAP = 1000
+COUNT_CAP = 250
 # The category facet summarises the top of the queue, not all of it (see _category_counts).
-CATEGORY_WINDOW = 2000
+CATEGORY_WINDOW = 500
 SNIPPET_LENGTH = 140
 MAX_QUERY_LENGTH = 100
 # The statuses after "new" in the queue's order; closed only when asked for.
