@@ -36,7 +36,8 @@ from sqlalchemy.orm import Session
 from benchmarks.seed import RARE, Seeded, seed
 from intake import accounts, create_app
 from intake import db as intake_db
-from intake.admin.queue import QueueFilters, Viewer, queue_counts, triage_page
+from intake.admin.access import Viewer
+from intake.admin.queue import QueueFilters, queue_counts, triage_page
 from intake.admin.report_view import load_report
 from intake.config import Config
 from intake.db import make_engine

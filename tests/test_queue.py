@@ -13,10 +13,10 @@ import pytest
 from sqlalchemy import event, select
 from sqlalchemy.orm import Session
 
+from intake.admin.access import Viewer
 from intake.admin.queue import (
     QueueFilters,
     QueueRow,
-    Viewer,
     queue_counts,
     triage_page,
 )

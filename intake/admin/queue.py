@@ -22,7 +22,7 @@ import weakref
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta
-from typing import Any, Protocol
+from typing import Any
 
 from sqlalchemy import (
     Column,
@@ -46,6 +46,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session
 
+from intake.admin.access import Viewer
 from intake.models import (
     Direction,
     Factory,
@@ -77,29 +78,7 @@ MESSAGE_FTS = Table("message_fts", MetaData(), Column("rowid", Integer), Column(
 TRIGRAM = 3
 
 
-class Scope(Protocol):
-    """Who is looking: anything with these three attributes (the admin's signed-in viewer)."""
-
-    @property
-    def user_id(self) -> int: ...
-
-    @property
-    def role(self) -> Role: ...
-
-    @property
-    def partner_id(self) -> int | None: ...
-
-
-@dataclass(frozen=True)
-class Viewer:
-    """A person as the queries see them: a monitor reaches only their own partner's reports."""
-
-    user_id: int
-    role: Role
-    partner_id: int | None = None
-
-
-def scope_condition(viewer: Scope) -> ColumnElement[bool]:
+def scope_condition(viewer: Viewer) -> ColumnElement[bool]:
     """The reports `viewer` may reach: all for staff, their partner's only for a monitor."""
     if viewer.role in (Role.ADMIN, Role.COORDINATOR):
         return true()
@@ -272,7 +251,7 @@ class _Key:
 
 def triage_page(
     session: Session,
-    viewer: Scope,
+    viewer: Viewer,
     filters: QueueFilters,
     after: str | None = None,
     limit: int = PAGE_SIZE,
@@ -348,7 +327,7 @@ def _read_segment(
 
 
 def _conditions(
-    session: Session, viewer: Scope, filters: QueueFilters
+    session: Session, viewer: Viewer, filters: QueueFilters
 ) -> list[ColumnElement[bool]]:
     """Scope and filters except urgent and status (the segments carry those)."""
     conditions: list[ColumnElement[bool]] = [
@@ -559,7 +538,7 @@ def _decode(cursor: str | None) -> _Key | None:
 
 
 def queue_counts(
-    session: Session, viewer: Scope, filters: QueueFilters, cap: int = COUNT_CAP
+    session: Session, viewer: Viewer, filters: QueueFilters, cap: int = COUNT_CAP
 ) -> Counts:
     """Facet counts: per status, urgent, per category and per partner, each capped at `cap`.
 
@@ -649,7 +628,7 @@ def _cell_key(urgent: bool, status: ReportStatus) -> tuple[ColumnElement[bool], 
 
 
 def _category_counts(
-    session: Session, viewer: Scope, filters: QueueFilters
+    session: Session, viewer: Viewer, filters: QueueFilters
 ) -> tuple[list[tuple[str, Count]], int | None]:
     """Categories of the first CATEGORY_WINDOW reports of the queue, and the window if cut.
 
@@ -695,7 +674,7 @@ def _sum(values: Iterable[int], cap: int) -> Count:
     return Count(min(value, cap), value > cap)
 
 
-def _partners(session: Session, viewer: Scope) -> Iterable[tuple[int | None, str | None]]:
+def _partners(session: Session, viewer: Viewer) -> Iterable[tuple[int | None, str | None]]:
     if viewer.role == Role.MONITOR:
         if viewer.partner_id is None:
             return []
@@ -716,7 +695,6 @@ __all__ = [
     "QueueFilters",
     "QueuePage",
     "QueueRow",
-    "Scope",
     "Viewer",
     "queue_counts",
     "scope_condition",
