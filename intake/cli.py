@@ -194,7 +194,7 @@ def purge() -> None:
 
     app: Flask = current_app
     config: Config = app.config["INTAKE"]
-    twilio = RestTwilioLogs(config) if config.purge_twilio_logs else None
+    twilio = RestTwilioLogs(config) if config.twilio_delete_logs else None
     hotline = app.extensions["intake.hotline"]
     result = run(sessions(app)(), config, hotline.keyring, twilio=twilio)
     click.echo(
@@ -264,7 +264,11 @@ def worker(once: bool, batch: int) -> None:
 
 @main.command()
 @click.option("--since", default=60, show_default=True, help="Minutes of Twilio's log to check.")
-@click.option("--delete/--no-delete", default=None, help="Delete stored messages from Twilio.")
+@click.option(
+    "--delete/--no-delete",
+    default=None,
+    help="Delete stored messages from Twilio (default: INTAKE_TWILIO_DELETE_LOGS).",
+)
 def reconcile(since: int, delete: bool | None) -> None:
     """Store inbound SMS Twilio has but we lack (run every 10 minutes; see the README)."""
     from datetime import timedelta
@@ -279,7 +283,7 @@ def reconcile(since: int, delete: bool | None) -> None:
         app.extensions["intake.hotline"],
         Twilio(config),
         since=timedelta(minutes=since),
-        delete=config.twilio_delete_after_processing if delete is None else delete,
+        delete=config.twilio_delete_logs if delete is None else delete,
     )
     click.echo(
         f"listed {done.listed} inbound messages; stored {done.stored} missing ones; "

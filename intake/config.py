@@ -70,8 +70,10 @@ class Config:
     # of theirs still awaits check-back: 90 days covers triage and verification; a worker who
     # writes again is reachable again.
     contact_retention: timedelta = timedelta(days=90)
-    # Also delete the purged reporters' messages from Twilio's own logs (REST API).
-    purge_twilio_logs: bool = False
+    # Delete from Twilio's own logs (REST API): `intake reconcile` the inbound messages it
+    # stored, `intake purge` a worker's messages before forgetting their number. Twilio's
+    # copies hold the number and the text, so deleting them is what makes our purge real.
+    twilio_delete_logs: bool = False
     # Admin sessions: signed out after this long without a request, whatever the browser does.
     session_idle: timedelta = timedelta(minutes=30)
     # Failed sign-ins (password or code) before an account is locked, and for how long.
@@ -90,7 +92,6 @@ class Config:
     # A row claimed longer ago than this by a worker that died is looked up at Twilio.
     outbox_stale_after: timedelta = timedelta(minutes=10)
     worker_poll: float = 2.0
-    twilio_delete_after_processing: bool = False
     generated: tuple[str, ...] = field(default=())
 
     @property
@@ -144,8 +145,12 @@ class Config:
         if "INTAKE_CONTACT_RETENTION_DAYS" in env:
             days = float(env["INTAKE_CONTACT_RETENTION_DAYS"])
             values["contact_retention"] = timedelta(days=days)
-        if "INTAKE_PURGE_TWILIO_LOGS" in env:
-            values["purge_twilio_logs"] = _flag(env["INTAKE_PURGE_TWILIO_LOGS"])
+        if "INTAKE_TWILIO_DELETE_LOGS" in env:
+            values["twilio_delete_logs"] = _flag(env["INTAKE_TWILIO_DELETE_LOGS"])
+        for old in _RENAMED:
+            if old in env:
+                # Ignoring it would silently leave the numbers in Twilio's logs.
+                raise ConfigError(f"{old} is now INTAKE_TWILIO_DELETE_LOGS: rename it")
         if "INTAKE_SESSION_IDLE_MINUTES" in env:
             values["session_idle"] = timedelta(minutes=float(env["INTAKE_SESSION_IDLE_MINUTES"]))
         if "INTAKE_LOGIN_MAX_FAILURES" in env:
@@ -187,8 +192,8 @@ class Config:
         if self.export_k < 3:
             # With k = 2 the label "<2" itself says "1".
             raise ConfigError("INTAKE_EXPORT_K: must be at least 3")
-        if self.purge_twilio_logs and not self.twilio_account_sid:
-            raise ConfigError("INTAKE_PURGE_TWILIO_LOGS needs TWILIO_ACCOUNT_SID")
+        if self.twilio_delete_logs and not self.twilio_account_sid:
+            raise ConfigError("INTAKE_TWILIO_DELETE_LOGS needs TWILIO_ACCOUNT_SID")
         if self.checkback_max_per_month < 0:
             raise ConfigError("INTAKE_CHECKBACK_MAX_PER_MONTH: must not be negative")
         # A send must finish well inside the stale time, or recovery could resend it.
@@ -232,6 +237,9 @@ _ENV_NAMES = {
     "twilio_auth_token": "TWILIO_AUTH_TOKEN",
 }
 
+# Settings replaced by INTAKE_TWILIO_DELETE_LOGS.
+_RENAMED = ("INTAKE_PURGE_TWILIO_LOGS", "INTAKE_TWILIO_DELETE_AFTER_PROCESSING")
+
 
 def database_url(environ: Mapping[str, str] | None = None) -> str:
     """DATABASE_URL, or the embedded SQLite file under instance/; migrations need no secrets."""
@@ -245,9 +253,6 @@ def _messaging(env: Mapping[str, str]) -> dict[str, Any]:
         "twilio_api_base": env.get("INTAKE_TWILIO_API_BASE") or TWILIO_API_BASE,
         "hotline_numbers": _split(env.get("INTAKE_HOTLINE_NUMBERS", "")),
         "twilio_messaging_service_sid": env.get("TWILIO_MESSAGING_SERVICE_SID", ""),
-        "twilio_delete_after_processing": env.get(
-            "INTAKE_TWILIO_DELETE_AFTER_PROCESSING", ""
-        ).strip().lower() in ("1", "true", "yes", "on"),
     }
     if "INTAKE_TWILIO_TIMEOUT" in env:
         values["twilio_timeout"] = float(env["INTAKE_TWILIO_TIMEOUT"])

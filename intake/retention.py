@@ -11,8 +11,9 @@
 and in no case while a survey to them still awaits its answer. Original texts go when their
 retention ends, when their report is finished, and when their sender's number goes for the
 last two reasons. Queued SMS to a reporter whose number is gone are cancelled. With
-INTAKE_PURGE_TWILIO_LOGS the same messages are deleted from Twilio's own logs, which keep
-both the number and the text: a number is forgotten only once Twilio has forgotten it too.
+INTAKE_TWILIO_DELETE_LOGS the same messages are deleted from Twilio's own logs: Twilio's
+copies hold both the number and the text, so deleting them is what makes the purge real,
+and a number is forgotten here only once Twilio has forgotten it too.
 
 What stays: the pseudonym (a keyed hash, useless without the pepper), redacted texts,
 reports, cases, categories, check-back answers and the audit log.

@@ -588,7 +588,6 @@ def test_the_messaging_settings_come_from_the_environment() -> None:
         "INTAKE_TWILIO_API_BASE": "http://127.0.0.1:9",
         "INTAKE_OUTBOX_MAX_ATTEMPTS": "3",
         "INTAKE_OUTBOX_STALE_MINUTES": "5",
-        "INTAKE_TWILIO_DELETE_AFTER_PROCESSING": "yes",
     }
     config = Config.from_env(env)
 
@@ -596,6 +595,5 @@ def test_the_messaging_settings_come_from_the_environment() -> None:
     assert config.twilio_api_base == "http://127.0.0.1:9"
     assert config.outbox_max_attempts == 3
     assert config.outbox_stale_after == timedelta(minutes=5)
-    assert config.twilio_delete_after_processing
     with pytest.raises(ConfigError, match="INTAKE_OUTBOX_STALE_MINUTES"):
         Config.from_env(env | {"INTAKE_TWILIO_TIMEOUT": "120"})

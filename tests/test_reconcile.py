@@ -51,7 +51,7 @@ def database_down(database_url: str) -> Iterator[None]:
 
 def deliver(twilio: Twilio, standin: TwilioStandIn, body: str, sender: str) -> int:
     """Twilio receives an SMS (its log holds it) and posts it to our webhook once."""
-    sid = standin.add_inbound(body, sender=sender, to=HOTLINE)
+    sid = standin.add_message(body, sender=sender, to=HOTLINE)
     return twilio.post(form(body, sender=sender, sid=sid)).status_code
 
 
@@ -95,7 +95,7 @@ def test_messages_lost_while_the_database_was_down_are_stored_once_by_reconcile(
             for n, sender in enumerate(WORKERS[1:4], start=1)
         ]
     statuses.append(deliver(twilio, standin, "Still no overtime pay", WORKERS[0]))
-    standin.add_inbound("STOP", sender=WORKERS[4], to=HOTLINE)  # fallback URL failed too
+    standin.add_message("STOP", sender=WORKERS[4], to=HOTLINE)  # fallback URL failed too
     assert statuses == [200, 503, 503, 503, 200]
     assert len(stored_per_sid(session)) == 2
 
@@ -120,7 +120,7 @@ def test_messages_lost_while_the_database_was_down_are_stored_once_by_reconcile(
 def test_the_late_answer_is_sent_once_and_marks_the_threads_reply(
     app: Flask, config: Config, session: Session, standin: TwilioStandIn
 ) -> None:
-    standin.add_inbound("They kept my passport", sender=WORKERS[5], to=HOTLINE)
+    standin.add_message("They kept my passport", sender=WORKERS[5], to=HOTLINE)
     result = CliRunner().invoke(main, ["reconcile"], env=environment(config))
     assert result.exit_code == 0, result.output
 
@@ -143,11 +143,13 @@ def test_delete_removes_what_we_hold_from_twilios_log(
     config: Config, twilio: Twilio, session: Session, standin: TwilioStandIn
 ) -> None:
     deliver(twilio, standin, "No overtime pay again", WORKERS[0])
-    standin.add_inbound("Missed by the webhook", sender=WORKERS[1], to=HOTLINE)
-    env = environment(config) | {"INTAKE_TWILIO_DELETE_AFTER_PROCESSING": "true"}
+    standin.add_message("Missed by the webhook", sender=WORKERS[1], to=HOTLINE)
+    env = environment(config) | {"INTAKE_TWILIO_DELETE_LOGS": "true"}
 
+    kept = CliRunner().invoke(main, ["reconcile", "--no-delete"], env=env)  # the flag decides
     result = CliRunner().invoke(main, ["reconcile"], env=env)
 
+    assert "deleted 0 from Twilio (0 failed)" in kept.output
     assert result.exit_code == 0, result.output
     assert "deleted 2 from Twilio (0 failed)" in result.output
     assert [m for m in standin.messages.values() if m["direction"] == "inbound"] == []

@@ -14,10 +14,14 @@ Use it through the `standin` fixture (registered by tests/conftest.py):
     standin.plan("create", Outcome(status=500), Outcome(status=429, retry_after=2))
         the next two creates fail so; later ones succeed. Outcome(delay=5) answers slowly;
         Outcome(delay=30, accept=True) stores the message, then hangs (a lost answer).
-    standin.add_inbound("text", sender="+66...", to=HOTLINE)   a message Twilio received
+    standin.add_message("text", sender="+66...", to=HOTLINE)   a message Twilio received;
+        direction="outbound-reply" for a TwiML reply Twilio sent (both are in its log)
     standin.created      the messages created through the API, in order (dicts as Twilio's JSON)
     standin.requests     every request: Recorded(method, endpoint, form, query, account)
-    standin.messages     every message it holds, by SID
+    standin.messages     every message it holds, by SID (what list finds; delete removes)
+
+Like Twilio, it answers 401 to a request without HTTP Basic credentials; a planned error
+on "delete" leaves the message in place.
 """
 
 from __future__ import annotations
@@ -80,20 +84,22 @@ class TwilioStandIn:
         with self._lock:
             self._plans.setdefault(endpoint, []).extend(outcomes)
 
-    def add_inbound(
+    def add_message(
         self,
         body: str,
         *,
         sender: str,
         to: str,
+        direction: str = "inbound",
         sid: str | None = None,
         date_sent: datetime | None = None,
     ) -> str:
-        """Hold an inbound SMS, as if Twilio had received it; returns its SID."""
+        """Hold an SMS in Twilio's log, as if Twilio had received (or replied) it; its SID."""
         sid = sid or "SM" + secrets.token_hex(16)
+        status = "received" if direction == "inbound" else "delivered"
         with self._lock:
             self.messages[sid] = _resource(
-                sid, sender, to, body, "inbound", "received", date_sent or datetime.now(UTC)
+                sid, sender, to, body, direction, status, date_sent or datetime.now(UTC)
             )
         return sid
 
@@ -233,6 +239,8 @@ def _handler(standin: TwilioStandIn) -> type[BaseHTTPRequestHandler]:
             else:
                 return self._send(404, {"status": 404, "message": "not found"})
             standin._record(Recorded(method, endpoint, form, query, account, sid))
+            if not self.headers.get("Authorization", "").startswith("Basic "):
+                return self._send(401, {"code": 20003, "message": "Authenticate", "status": 401})
             outcome = standin._next(endpoint)
             accepted = None
             if endpoint == "create" and (outcome.accept or not outcome.status):

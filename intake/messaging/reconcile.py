@@ -3,7 +3,9 @@
 Twilio does not redeliver an inbound SMS whose webhook failed or timed out (it tries the
 fallback URL once). Each SID Twilio lists that we lack goes through `receive_sms`, the
 webhook's own path, whose unique MessageSid makes running this twice (or beside the
-webhook) harmless.
+webhook) harmless. With INTAKE_TWILIO_DELETE_LOGS (or `--delete`) what we stored is then
+deleted from Twilio's log, which holds the sender's number: our copy keeps only a pseudonym
+and an encrypted contact that `intake purge` can forget.
 """
 
 from __future__ import annotations
