@@ -147,10 +147,6 @@ class Config:
             values["contact_retention"] = timedelta(days=days)
         if "INTAKE_TWILIO_DELETE_LOGS" in env:
             values["twilio_delete_logs"] = _flag(env["INTAKE_TWILIO_DELETE_LOGS"])
-        for old in _RENAMED:
-            if old in env:
-                # Ignoring it would silently leave the numbers in Twilio's logs.
-                raise ConfigError(f"{old} is now INTAKE_TWILIO_DELETE_LOGS: rename it")
         if "INTAKE_SESSION_IDLE_MINUTES" in env:
             values["session_idle"] = timedelta(minutes=float(env["INTAKE_SESSION_IDLE_MINUTES"]))
         if "INTAKE_LOGIN_MAX_FAILURES" in env:
@@ -236,10 +232,6 @@ _ENV_NAMES = {
     "text_keys": "INTAKE_TEXT_KEYS",
     "twilio_auth_token": "TWILIO_AUTH_TOKEN",
 }
-
-# Settings replaced by INTAKE_TWILIO_DELETE_LOGS.
-_RENAMED = ("INTAKE_PURGE_TWILIO_LOGS", "INTAKE_TWILIO_DELETE_AFTER_PROCESSING")
-
 
 def database_url(environ: Mapping[str, str] | None = None) -> str:
     """DATABASE_URL, or the embedded SQLite file under instance/; migrations need no secrets."""

@@ -47,7 +47,7 @@ def test_production_reads_every_setting_from_the_environment() -> None:
     assert config.generated == ()
 
 
-def test_one_setting_deletes_from_twilios_logs_and_the_old_ones_are_refused(
+def test_one_setting_deletes_from_twilios_logs(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(config_module, "INSTANCE_DIR", tmp_path)  # the throwaway secrets
@@ -57,10 +57,6 @@ def test_one_setting_deletes_from_twilios_logs_and_the_old_ones_are_refused(
     assert Config.from_env(env | {"INTAKE_TWILIO_DELETE_LOGS": "yes"}).twilio_delete_logs
     with pytest.raises(ConfigError, match="needs TWILIO_ACCOUNT_SID"):
         Config.from_env({"INTAKE_ENV": "development", "INTAKE_TWILIO_DELETE_LOGS": "1"})
-    # An old name ignored would silently leave workers' numbers in Twilio's logs.
-    for old in ("INTAKE_PURGE_TWILIO_LOGS", "INTAKE_TWILIO_DELETE_AFTER_PROCESSING"):
-        with pytest.raises(ConfigError, match=f"{old} is now INTAKE_TWILIO_DELETE_LOGS"):
-            Config.from_env(env | {old: "1"})
 
 
 def test_production_needs_the_public_url_twilio_signs() -> None:
