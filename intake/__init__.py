@@ -43,10 +43,13 @@ def create_app(test_config: Config | Mapping[str, Any] | None = None) -> Flask:
     logging.getLogger("intake").setLevel(config.log_level)
     db.init_app(app, config.database_url, config.database_timeout)
 
+    from intake.mail import Mailer
+    from intake.pipeline.escalate import Escalator
     from intake.pipeline.hotline import Hotline
     from intake.sms.views import bp as sms_bp
 
-    app.extensions["intake.hotline"] = Hotline(config)
+    escalator = Escalator(db.sessions(app), Mailer.from_config(config))
+    app.extensions["intake.hotline"] = Hotline(config, escalator=escalator)
     app.register_blueprint(sms_bp)
     app.add_url_rule("/healthz", "healthz", _healthz)
     app.register_error_handler(HTTPException, _http_error)
