@@ -106,20 +106,24 @@ def send_pending_alerts(session: Session, mailer: Mailer, now: datetime) -> int:
         )
     sent = 0
     with ExitStack() as stack:
-        smtp: smtplib.SMTP | None = None
-        for mail_id in due:
-            if not _claim(session, mail_id, now):
+        try:
+            smtp = stack.enter_context(mailer.connect()) if due else None
+        except (smtplib.SMTPException, OSError) as error:
+            _postpone(session, due, now, error)
+            return 0
+        for position, mail_id in enumerate(due):
+            if smtp is None or not _claim(session, mail_id, now):
                 continue  # another sender has it
             try:
-                message = _compose(session, mail_id, mailer)
-                if smtp is None:
-                    smtp = stack.enter_context(mailer.connect())
-                smtp.send_message(message)
+                smtp.send_message(_compose(session, mail_id, mailer))
+            except (smtplib.SMTPRecipientsRefused, smtplib.SMTPDataError) as error:
+                _release(session, mail_id, now, error)  # this address or this mail only
+                continue
             except (smtplib.SMTPException, OSError) as error:
+                # The server went away: everything left waits for the next retry time.
                 _release(session, mail_id, now, error)
-                if isinstance(error, smtplib.SMTPRecipientsRefused | smtplib.SMTPDataError):
-                    continue  # this address or mail; the connection is still good
-                break  # the server is unreachable: the rest stay due for the next sweep
+                _postpone(session, due[position + 1 :], now, error)
+                break
             except Exception as error:
                 _release(session, mail_id, now, error)
                 raise
@@ -127,6 +131,13 @@ def send_pending_alerts(session: Session, mailer: Mailer, now: datetime) -> int:
             sent += 1
     _close_done(session, now)
     return sent
+
+
+def _postpone(session: Session, mail_ids: Sequence[int], now: datetime, error: Exception) -> None:
+    """Count a failed attempt against mails that could not even be tried (server down)."""
+    for mail_id in mail_ids:
+        if _claim(session, mail_id, now):
+            _release(session, mail_id, now, error)
 
 
 def _plan(session: Session, now: datetime) -> None:
