@@ -316,11 +316,14 @@ class Escalator:
         self._finished = 0
         self._thread: threading.Thread | None = None
         self._pid = 0
+        self._warned = False
 
     def kick(self) -> None:
         """Send what is due now, in the background."""
         if self.mailer is None:
-            log.warning("urgent alert recorded, not mailed: INTAKE_SMTP_URL is not set")
+            if not self._warned:
+                self._warned = True
+                log.warning("urgent alerts are recorded, not mailed: INTAKE_SMTP_URL is not set")
             return
         with self._wake:
             self._requested += 1
