@@ -43,6 +43,7 @@ def create_app(test_config: Config | Mapping[str, Any] | None = None) -> Flask:
     logging.getLogger("intake").setLevel(config.log_level)
     db.init_app(app, config.database_url, config.database_timeout)
 
+    from intake import admin
     from intake.mail import Mailer
     from intake.pipeline.escalate import Escalator
     from intake.pipeline.hotline import Hotline
@@ -51,6 +52,7 @@ def create_app(test_config: Config | Mapping[str, Any] | None = None) -> Flask:
     escalator = Escalator(db.sessions(app), Mailer.from_config(config))
     app.extensions["intake.hotline"] = Hotline(config, escalator=escalator)
     app.register_blueprint(sms_bp)
+    admin.init_app(app, config)
     app.add_url_rule("/healthz", "healthz", _healthz)
     app.register_error_handler(HTTPException, _http_error)
     # Any database failure: nothing was committed, so Twilio (and its fallback URL) may retry.

@@ -23,6 +23,7 @@ from werkzeug.serving import run_simple
 from intake import create_app, migrate
 from intake.config import INSTANCE_DIR, Config, database_url
 from intake.db import sessions
+from intake.models import Role
 from intake.pipeline.identity import parse_address
 
 if TYPE_CHECKING:
@@ -187,6 +188,42 @@ def purge() -> None:
 
     app: Flask = current_app
     click.echo(f"purged {purge_expired_originals(sessions(app)())} original texts")
+
+
+@main.group()
+def user() -> None:
+    """Admin accounts."""
+
+
+@user.command("create")
+@click.option("--email", required=True)
+@click.option("--name", required=True)
+@click.option("--role", type=click.Choice([role.value for role in Role]), required=True)
+@click.option("--partner", "partner_name", default=None, help="The partner a monitor works for.")
+@click.password_option(help="Asked for twice when not given; 12 characters or more.")
+def user_create(email: str, name: str, role: str, partner_name: str | None, password: str) -> None:
+    """Create an account; its owner enrols TOTP two-factor sign-in at the first sign-in."""
+    from sqlalchemy import select
+
+    from intake.accounts import AccountError, create_user
+    from intake.db import write_transaction
+    from intake.models import Partner
+
+    app: Flask = current_app
+    session = sessions(app)()
+    try:
+        with write_transaction(session):
+            partner = None
+            if partner_name:
+                partner = session.scalar(select(Partner).where(Partner.name == partner_name))
+                if partner is None:
+                    raise AccountError(f"no partner named {partner_name!r}")
+            created = create_user(
+                session, email=email, name=name, password=password, role=Role(role), partner=partner
+            )
+    except AccountError as error:
+        raise click.ClickException(str(error)) from error
+    click.echo(f"created account {created.id} ({role}); TOTP is enrolled at first sign-in")
 
 
 @main.group()

@@ -64,6 +64,11 @@ class Config:
     # smtp+starttls://user:password@host:587. Empty: alerts are recorded but not mailed.
     smtp_url: str = ""
     mail_from: str = ""
+    # Admin sessions: signed out after this long without a request, whatever the browser does.
+    session_idle: timedelta = timedelta(minutes=30)
+    # Failed sign-ins (password or code) before an account is locked, and for how long.
+    login_max_failures: int = 5
+    login_lockout: timedelta = timedelta(minutes=15)
     generated: tuple[str, ...] = field(default=())
 
     @property
@@ -109,6 +114,13 @@ class Config:
             values["max_body_bytes"] = int(env["INTAKE_MAX_BODY_BYTES"])
         if "INTAKE_DATABASE_TIMEOUT" in env:
             values["database_timeout"] = float(env["INTAKE_DATABASE_TIMEOUT"])
+        if "INTAKE_SESSION_IDLE_MINUTES" in env:
+            values["session_idle"] = timedelta(minutes=float(env["INTAKE_SESSION_IDLE_MINUTES"]))
+        if "INTAKE_LOGIN_MAX_FAILURES" in env:
+            values["login_max_failures"] = int(env["INTAKE_LOGIN_MAX_FAILURES"])
+        if "INTAKE_LOGIN_LOCKOUT_MINUTES" in env:
+            minutes = float(env["INTAKE_LOGIN_LOCKOUT_MINUTES"])
+            values["login_lockout"] = timedelta(minutes=minutes)
         if "INTAKE_FACTORY_CODE_PATTERN" in env:
             values["factory_code_pattern"] = env["INTAKE_FACTORY_CODE_PATTERN"]
         values.update(overrides or {})

@@ -97,6 +97,10 @@ def write_transaction(session: Session) -> Iterator[Session]:
     "database is locked" when another process wrote in between, without waiting for
     busy_timeout; readers keep plain transactions so that they never block writers.
     """
+    if session.in_transaction() and not (session.new or session.dirty or session.deleted):
+        # A request that read first (the signed-in user, say) ends that read-only transaction
+        # here, so that the write lock is taken at BEGIN as below.
+        session.commit()
     lock = _writer_lock(session.get_bind())
     with lock if lock is not None else nullcontext(), session.begin():
         session.connection(execution_options={WRITE_OPTION: True})

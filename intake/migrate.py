@@ -27,3 +27,13 @@ def upgrade(url: str, revision: str = "head") -> None:
 def downgrade(url: str, revision: str) -> None:
     """Take the database at `url` down to `revision`."""
     command.downgrade(alembic_config(url), revision)
+
+
+# Search indexes made by migrations in raw SQL (an FTS5 table and its shadow tables on SQLite,
+# a pg_trgm GIN index on PostgreSQL): no model describes them, so autogenerate must not either.
+UNMODELLED_PREFIXES = ("message_fts", "ix_message_text_trgm")
+
+
+def include_name(name: str | None, type_: str, parent_names: object) -> bool:
+    """Whether autogenerate compares this table or index with the models."""
+    return not (name or "").startswith(UNMODELLED_PREFIXES)

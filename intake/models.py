@@ -14,6 +14,7 @@ from sqlalchemy import (
     Enum,
     Float,
     ForeignKey,
+    Index,
     Integer,
     LargeBinary,
     String,
@@ -173,6 +174,29 @@ class Report(Base):
     """One worker's account of a problem, threaded from one or more messages."""
 
     __tablename__ = "report"
+    # The triage queue's order (urgent, new first, newest) read as index ranges; merged
+    # duplicates are never in the queue, so they stay out of these indexes.
+    __table_args__ = (
+        Index(
+            "ix_report_queue",
+            "urgent",
+            "status",
+            "created_at",
+            "id",
+            postgresql_where=sql_text("merged_into_id IS NULL"),
+            sqlite_where=sql_text("merged_into_id IS NULL"),
+        ),
+        Index(
+            "ix_report_queue_partner",
+            "partner_id",
+            "urgent",
+            "status",
+            "created_at",
+            "id",
+            postgresql_where=sql_text("merged_into_id IS NULL"),
+            sqlite_where=sql_text("merged_into_id IS NULL"),
+        ),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     code: Mapped[str] = mapped_column(String(12), unique=True)

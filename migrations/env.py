@@ -8,6 +8,7 @@ from sqlalchemy import Connection
 from intake.models import UTCDateTime  # importing models registers every table
 from intake.config import database_url
 from intake.db import Base, make_engine
+from intake.migrate import include_name
 
 config = context.config
 target_metadata = Base.metadata
@@ -32,6 +33,7 @@ def _run(connection: Connection) -> None:
         render_as_batch=connection.dialect.name == "sqlite",
         compare_type=True,
         render_item=_render_item,
+        include_name=include_name,
     )
     with context.begin_transaction():
         context.run_migrations()

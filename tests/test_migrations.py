@@ -51,7 +51,9 @@ def test_the_models_match_the_migrations(empty_database_url: str) -> None:
     migrate.upgrade(empty_database_url)
     engine = create_engine(empty_database_url)
     with engine.connect() as connection:
-        context = MigrationContext.configure(connection, opts={"compare_type": True})
+        context = MigrationContext.configure(
+            connection, opts={"compare_type": True, "include_name": migrate.include_name}
+        )
         differences = compare_metadata(context, Base.metadata)
     engine.dispose()
 

@@ -4,17 +4,10 @@ from __future__ import annotations
 
 import enum
 import logging
-from functools import cache
-from io import BytesIO
-from pathlib import Path
 
-from babel.messages.mofile import write_mo
-from babel.messages.pofile import read_po
-from babel.support import NullTranslations, Translations
+from intake.i18n import catalog
 
 log = logging.getLogger(__name__)
-
-LOCALES_DIR = Path(__file__).resolve().parents[2] / "locales"
 
 
 def _(message: str) -> str:
@@ -48,25 +41,10 @@ class Reply(enum.Enum):
     EMPTY = _("We got your message but it had no text. Please write what happened.")
 
 
-@cache
-def _translations(language: str) -> NullTranslations:
-    # Compiled from the .po in memory, fuzzy entries included (every draft awaits native review):
-    # no build step to forget, and no stale .mo to send a worker yesterday's text.
-    path = LOCALES_DIR / language / "LC_MESSAGES" / "messages.po"
-    if not path.is_file():
-        return NullTranslations()
-    with path.open("rb") as source:
-        catalog = read_po(source, locale=None)
-    compiled = BytesIO()
-    write_mo(compiled, catalog, use_fuzzy=True)
-    compiled.seek(0)
-    return Translations(compiled, domain="messages")
-
-
 def render(reply: Reply, language: str, **values: str) -> str:
     """The reply's text in `language` (English where no catalog exists), values filled in."""
     try:
-        return _translations(language).gettext(reply.value) % values
+        return catalog(language).gettext(reply.value) % values
     except Exception as error:
         # A broken catalog must not cost the worker their message: answer in English.
         log.error("reply %s in %s not rendered: %s", reply.name, language, type(error).__name__)

@@ -1,7 +1,7 @@
 """alerts: urgent reports to mail to on-call contacts
 
 Revision ID: ff1326ac5af4
-Revises: b5e2e1f3f99a
+Revises: 9ff5307133dc
 Create Date: 2026-11-24 22:51:50.587890
 """
 
@@ -12,7 +12,7 @@ from alembic import op
 
 
 revision: str = 'ff1326ac5af4'
-down_revision: str | None = 'b5e2e1f3f99a'
+down_revision: str | None = '9ff5307133dc'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -1,0 +1,193 @@
+"""Sign-in in two steps (password, then TOTP), first-time TOTP enrolment, sign-out, language."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import defaultdict, deque
+
+import segno
+from flask import abort, current_app, flash, redirect, render_template, request, session, url_for
+from flask_babel import gettext as _
+from flask_login import login_user, logout_user
+from markupsafe import Markup
+from sqlalchemy.orm import Session
+from werkzeug.wrappers import Response
+
+from intake import accounts, audit
+from intake.admin import LANGUAGES, bp
+from intake.admin.access import EVERYONE, Viewer, roles, viewer
+from intake.admin.forms import CodeForm, LanguageForm, LoginForm
+from intake.config import Config
+from intake.db import get_session, write_transaction
+from intake.models import User
+from intake.pipeline.identity import Keyring
+
+# The password step must be followed by the code step within this many seconds.
+PENDING_SECONDS = 300
+
+
+class Throttle:
+    """At most `limit` failed sign-ins per client address per window, in this process.
+
+    Account lockout (in the database) is what holds across hosts; this only slows one client
+    guessing against many accounts.
+    """
+
+    def __init__(self, limit: int = 20, window: float = 600.0) -> None:
+        self.limit, self.window = limit, window
+        self._failures: dict[str, deque[float]] = defaultdict(deque)
+        self._lock = threading.Lock()
+
+    def blocked(self, client: str) -> bool:
+        now = time.monotonic()
+        with self._lock:
+            failures = self._failures[client]
+            while failures and failures[0] < now - self.window:
+                failures.popleft()
+            return len(failures) >= self.limit
+
+    def failed(self, client: str) -> None:
+        with self._lock:
+            self._failures[client].append(time.monotonic())
+
+
+throttle = Throttle()
+
+
+@bp.route("/login", methods=["GET", "POST"])
+def login() -> str | Response:
+    form = LoginForm()
+    if request.args.get("expired"):
+        flash(_("You were signed out after a period without activity."), "info")
+    if form.validate_on_submit():
+        client = request.remote_addr or "?"
+        if throttle.blocked(client):
+            abort(429)
+        db = get_session()
+        with write_transaction(db):
+            check = accounts.check_password(
+                db, _config(), form.email.data or "", form.password.data or ""
+            )
+            user = check.user
+            if check.outcome is not accounts.SignIn.OK:
+                audit.record(db, "auth.refused", user_id=user.id if user else None, step="password")
+        if check.outcome is accounts.SignIn.OK and user is not None:
+            session.clear()
+            session["pending"] = {"user": user.id, "at": time.time()}
+            step = "admin.code" if user.totp_secret is not None else "admin.enrol"
+            return redirect(url_for(step, next=_safe_next()))
+        throttle.failed(client)
+        flash(_("Wrong e-mail or password, or the account is locked for a while."), "error")
+    return render_template("admin/login.html", form=form)
+
+
+@bp.route("/login/code", methods=["GET", "POST"])
+def code() -> str | Response:
+    form = CodeForm()
+    if form.validate_on_submit():
+        db = get_session()
+        with write_transaction(db):
+            user = _pending_user(db)
+            secret = accounts.totp_secret(user, _keyring())
+            if secret is None:
+                abort(400)
+            ok = not accounts.is_locked(user) and accounts.check_totp(
+                user, secret, form.code.data or "", _config()
+            )
+            if ok:
+                accounts.signed_in(db, user)
+            else:
+                audit.record(db, "auth.refused", user_id=user.id, step="code")
+        if ok:
+            return _finish_sign_in(user)
+        throttle.failed(request.remote_addr or "?")
+        flash(_("That code did not work. Wait for a new one and try again."), "error")
+    return render_template("admin/code.html", form=form)
+
+
+@bp.route("/login/enrol", methods=["GET", "POST"])
+def enrol() -> str | Response:
+    """First sign-in: the account gets its TOTP secret, shown once as a QR code."""
+    db = get_session()
+    user = _pending_user(db)
+    if user.totp_secret is not None:
+        return redirect(url_for("admin.code", next=_safe_next()))
+    keyring = _keyring()
+    if "enrol" not in session:
+        session["enrol"] = keyring.encrypt_text(accounts.new_totp_secret()).decode()
+    secret = keyring.decrypt_text(session["enrol"].encode())
+    form = CodeForm()
+    if form.validate_on_submit():
+        with write_transaction(db):
+            user = _pending_user(db)
+            ok = accounts.check_totp(user, secret, form.code.data or "", _config())
+            if ok:
+                accounts.enrol_totp(user, secret, keyring)
+                audit.record(db, "auth.totp_enrolled", user_id=user.id, target=user)
+                accounts.signed_in(db, user)
+        if ok:
+            session.pop("enrol", None)
+            return _finish_sign_in(user)
+        flash(_("That code did not work. Wait for a new one and try again."), "error")
+    qr = segno.make(accounts.provisioning_uri(secret, user), error="m")
+    # segno writes the SVG itself from the secret: no user text reaches this markup.
+    svg = Markup(qr.svg_inline(scale=5, title="TOTP"))  # noqa: S704
+    return render_template("admin/enrol.html", form=form, qr=svg, secret=secret)
+
+
+@bp.route("/logout", methods=["POST"])
+@roles(*EVERYONE)
+def logout() -> Response:
+    db = get_session()
+    with write_transaction(db):
+        audit.record(db, "auth.sign_out", user_id=viewer().user_id)
+    logout_user()
+    session.clear()
+    return redirect(url_for("admin.login"))
+
+
+@bp.route("/language", methods=["POST"])
+def language() -> Response:
+    form = LanguageForm()
+    form.locale.choices = list(LANGUAGES.items())
+    if form.validate_on_submit() and form.locale.data in LANGUAGES:
+        session["locale"] = form.locale.data
+    return redirect(_safe_next() or url_for("admin.queue"))
+
+
+def _pending_user(db: Session) -> User:
+    pending = session.get("pending") or {}
+    if time.time() - float(pending.get("at", 0)) > PENDING_SECONDS:
+        session.pop("pending", None)
+        abort(401)
+    user = db.get(User, int(pending.get("user", 0)))
+    if user is None or not user.active:
+        abort(401)
+    return user
+
+
+def _finish_sign_in(user: User) -> Response:
+    target = _safe_next()
+    session.clear()  # a fresh session: nothing from before the sign-in carries over
+    login_user(Viewer(user.id, user.role, user.partner_id, user.name, user.locale))
+    session["seen"] = time.time()
+    return redirect(target or url_for("admin.queue"))
+
+
+def _safe_next() -> str | None:
+    # Only a path on this site: an open redirect would make phishing easy.
+    target = request.args.get("next") or request.form.get("next") or ""
+    if target.startswith("/admin") and not target.startswith("//") and "\\" not in target:
+        return target
+    return None
+
+
+def _config() -> Config:
+    config: Config = current_app.config["INTAKE"]
+    return config
+
+
+def _keyring() -> Keyring:
+    keyring: Keyring = current_app.extensions["intake.hotline"].keyring
+    return keyring

@@ -1,0 +1,139 @@
+"""The admin pages' forms: Flask-WTF gives each one its CSRF token and validation."""
+
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import (
+    BooleanField,
+    DateField,
+    EmailField,
+    HiddenField,
+    PasswordField,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+    TextAreaField,
+)
+from wtforms.validators import DataRequired, Length, Optional
+
+
+class LoginForm(FlaskForm):
+    email = EmailField(_l("E-mail"), validators=[DataRequired(), Length(max=254)])
+    password = PasswordField(_l("Password"), validators=[DataRequired(), Length(max=1024)])
+
+
+class CodeForm(FlaskForm):
+    code = StringField(
+        _l("6-digit code from your authenticator app"),
+        validators=[DataRequired(), Length(min=6, max=8)],
+        render_kw={"inputmode": "numeric", "autocomplete": "one-time-code"},
+    )
+
+
+class LanguageForm(FlaskForm):
+    locale = SelectField(_l("Language"))
+
+
+class ActionForm(FlaskForm):
+    """A form with only its CSRF token: for buttons that post."""
+
+
+class CategoriesForm(FlaskForm):
+    codes = SelectMultipleField(_l("Categories"), validate_choice=True)
+
+
+class StatusForm(FlaskForm):
+    status = SelectField(_l("Status"))
+    urgent = BooleanField(_l("Urgent"))
+
+
+class FactoryForm(FlaskForm):
+    factory_id = SelectField(_l("Factory"), coerce=str, validate_choice=False)
+
+
+class AssignForm(FlaskForm):
+    assignee_id = SelectField(_l("Assigned to"), coerce=str, validate_choice=False)
+
+
+class NoteForm(FlaskForm):
+    text = TextAreaField(_l("Internal note"), validators=[DataRequired(), Length(max=5000)])
+
+
+class ReplyForm(FlaskForm):
+    text = TextAreaField(_l("Message to the worker"), validators=[DataRequired(), Length(max=1000)])
+
+
+class MergeForm(FlaskForm):
+    code = StringField(_l("Code of the report this one duplicates"), validators=[DataRequired()])
+
+
+class AttachForm(FlaskForm):
+    case_id = SelectField(_l("Case"), coerce=str, validate_choice=False)
+
+
+class CaseForm(FlaskForm):
+    title = StringField(_l("Title"), validators=[DataRequired(), Length(max=300)])
+    category = SelectField(_l("Category"), validators=[Optional()])
+    report_id = HiddenField()
+
+
+class VerificationForm(FlaskForm):
+    method = SelectField(_l("Method"))
+    verified_on = DateField(_l("Date"), validators=[DataRequired()])
+    finding = SelectField(_l("Finding"))
+    notes = TextAreaField(_l("Evidence notes"), validators=[Length(max=10000)])
+
+
+class RemedyForm(FlaskForm):
+    action = TextAreaField(_l("What must be done"), validators=[DataRequired(), Length(max=2000)])
+    responsible = SelectField(_l("Responsible"))
+    due_on = DateField(_l("Due date"), validators=[Optional()])
+
+
+class RemedyUpdateForm(FlaskForm):
+    status = SelectField(_l("Status"))
+    evidence = TextAreaField(_l("Evidence"), validators=[Length(max=10000)])
+
+
+class FactoryEditForm(FlaskForm):
+    code = StringField(_l("Code"), validators=[DataRequired(), Length(max=32)])
+    name = StringField(_l("Name"), validators=[DataRequired(), Length(max=300)])
+    aliases = TextAreaField(_l("Other names (one per line)"), validators=[Length(max=5000)])
+    country = StringField(_l("Country (ISO code)"), validators=[Optional(), Length(max=2)])
+    region = StringField(_l("Region"), validators=[Optional(), Length(max=100)])
+    brands = TextAreaField(_l("Brands (one per line)"), validators=[Length(max=5000)])
+    suppliers = TextAreaField(_l("Suppliers (one per line)"), validators=[Length(max=5000)])
+    partner_id = SelectField(_l("Monitoring partner"), coerce=str)
+
+
+class PartnerForm(FlaskForm):
+    name = StringField(_l("Name"), validators=[DataRequired(), Length(max=200)])
+    countries = StringField(_l("Countries it covers (ISO codes, comma-separated)"))
+
+
+class ContactForm(FlaskForm):
+    name = StringField(_l("Name"), validators=[DataRequired(), Length(max=200)])
+    email = EmailField(_l("E-mail"), validators=[Optional(), Length(max=254)])
+    phone = StringField(_l("Phone (+country code), stored encrypted"), validators=[Optional()])
+
+
+class BuyerForm(FlaskForm):
+    name = StringField(_l("Name"), validators=[DataRequired(), Length(max=200)])
+    country = StringField(_l("Country (ISO code)"), validators=[Optional(), Length(max=2)])
+
+
+class ContractForm(FlaskForm):
+    reference = StringField(_l("Contract reference"), validators=[DataRequired(), Length(max=100)])
+    brands = TextAreaField(_l("Brands (one per line)"))
+    factory_ids = SelectMultipleField(_l("Factories"), coerce=str)
+    starts_on = DateField(_l("Starts"), validators=[Optional()])
+    ends_on = DateField(_l("Ends"), validators=[Optional()])
+
+
+class UserForm(FlaskForm):
+    email = EmailField(_l("E-mail"), validators=[DataRequired(), Length(max=254)])
+    name = StringField(_l("Name"), validators=[DataRequired(), Length(max=200)])
+    role = SelectField(_l("Role"))
+    partner_id = SelectField(_l("Partner (monitors only)"), coerce=str)
+    password = PasswordField(_l("First password (12 characters or more)"))

@@ -1,0 +1,634 @@
+"""The triage queue: which reports a monitor sees, in what order, and the counts beside it.
+
+Plain typed functions over a session, no Flask: the admin views call them, and every one of
+them applies the viewer's scope itself, so no caller can forget that a monitor only reaches
+their own partner's reports.
+
+Order: urgent first, then new before the other statuses, then newest first (created_at, id).
+That order is four *segments* (urgent×new, urgent×other, calm×new, calm×other); within a
+segment rows are ordered by (created_at, id) descending. A page reads the segments in turn,
+each from the index (urgent, status, created_at, id) with a keyset on (created_at, id), and
+merges the statuses of the "other" segment in Python. Every read is an index range with a
+LIMIT, never an OFFSET, so page 20 costs what page 1 costs, on SQLite and PostgreSQL alike.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import heapq
+import json
+import weakref
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, replace
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any, Protocol
+
+from sqlalchemy import (
+    Column,
+    ColumnElement,
+    Engine,
+    Integer,
+    MetaData,
+    Select,
+    Table,
+    Text,
+    case,
+    false,
+    func,
+    literal,
+    literal_column,
+    select,
+    text,
+    true,
+    tuple_,
+)
+from sqlalchemy.orm import Session
+
+from intake.models import (
+    Direction,
+    Factory,
+    Message,
+    Partner,
+    Report,
+    ReportCategory,
+    ReportStatus,
+    Role,
+    User,
+)
+from intake.pipeline.types import CATEGORY_CODES
+
+PAGE_SIZE = 50
+MAX_PAGE_SIZE = 200
+# Facet counts stop here: "1,000+" tells a monitor as much as 734,512 and costs far less.
+COUNT_CAP = 1000
+SNIPPET_LENGTH = 140
+MAX_QUERY_LENGTH = 100
+# The statuses after "new" in the queue's order; closed only when asked for.
+OPEN_STATUSES = (ReportStatus.NEW, ReportStatus.TRIAGED, ReportStatus.VERIFIED)
+
+# The SQLite full-text index of message.text (trigram tokenizer), created by the queue-index
+# migration and kept in sync by triggers there. Not on Base.metadata: no model owns it.
+MESSAGE_FTS = Table("message_fts", MetaData(), Column("rowid", Integer), Column("text", Text))
+# The trigram tokenizer matches nothing shorter than three characters.
+TRIGRAM = 3
+
+
+class Scope(Protocol):
+    """Who is looking: anything with these three attributes (the admin's signed-in viewer)."""
+
+    @property
+    def user_id(self) -> int: ...
+
+    @property
+    def role(self) -> Role: ...
+
+    @property
+    def partner_id(self) -> int | None: ...
+
+
+@dataclass(frozen=True)
+class Viewer:
+    """A person as the queries see them: a monitor reaches only their own partner's reports."""
+
+    user_id: int
+    role: Role
+    partner_id: int | None = None
+
+
+def scope_condition(viewer: Scope) -> ColumnElement[bool]:
+    """The reports `viewer` may reach: all for staff, their partner's only for a monitor."""
+    if viewer.role in (Role.ADMIN, Role.COORDINATOR):
+        return true()
+    if viewer.role == Role.MONITOR and viewer.partner_id is not None:
+        return Report.partner_id == viewer.partner_id
+    # A monitor without a partner, or a role this code does not know, reaches nothing.
+    return false()
+
+
+@dataclass(frozen=True)
+class QueueFilters:
+    """What a monitor narrowed the queue to; None everywhere is the whole open queue."""
+
+    status: ReportStatus | None = None  # None: every status but closed
+    category: str | None = None
+    urgent: bool | None = None
+    partner_id: int | None = None
+    factory_id: int | None = None
+    country: str | None = None
+    language: str | None = None
+    date_from: date | None = None
+    date_to: date | None = None
+    q: str | None = None
+
+    @classmethod
+    def from_args(cls, args: Mapping[str, str]) -> QueueFilters:
+        """Filters from request arguments; a value that does not parse is ignored, not an error."""
+        status = _choice(args.get("status"), {s.value: s for s in ReportStatus})
+        category = _choice(args.get("category"), {code: code for code in CATEGORY_CODES})
+        country = (args.get("country") or "").strip().upper()
+        language = (args.get("language") or "").strip().lower()
+        q = " ".join((args.get("q") or "").split())[:MAX_QUERY_LENGTH]
+        return cls(
+            status=status,
+            category=category,
+            urgent=_flag(args.get("urgent")),
+            partner_id=_id(args.get("partner")),
+            factory_id=_id(args.get("factory")),
+            country=country if len(country) == 2 and country.isalpha() else None,
+            language=language if 2 <= len(language) <= 8 and _is_tag(language) else None,
+            date_from=_date(args.get("from")),
+            date_to=_date(args.get("to")),
+            q=q or None,
+        )
+
+    def to_args(self) -> dict[str, str]:
+        """These filters as request arguments, for links (from_args reads them back)."""
+        values: dict[str, Any] = {
+            "status": self.status.value if self.status else None,
+            "category": self.category,
+            "urgent": None if self.urgent is None else ("1" if self.urgent else "0"),
+            "partner": self.partner_id,
+            "factory": self.factory_id,
+            "country": self.country,
+            "language": self.language,
+            "from": self.date_from.isoformat() if self.date_from else None,
+            "to": self.date_to.isoformat() if self.date_to else None,
+            "q": self.q,
+        }
+        return {key: str(value) for key, value in values.items() if value is not None}
+
+    @property
+    def statuses(self) -> tuple[ReportStatus, ...]:
+        """The statuses these filters let through."""
+        return (self.status,) if self.status is not None else OPEN_STATUSES
+
+
+def _choice(value: str | None, choices: Mapping[str, Any]) -> Any:
+    return choices.get((value or "").strip().lower())
+
+
+def _flag(value: str | None) -> bool | None:
+    value = (value or "").strip().lower()
+    if value in ("1", "true", "yes", "on"):
+        return True
+    if value in ("0", "false", "no", "off"):
+        return False
+    return None
+
+
+def _id(value: str | None) -> int | None:
+    value = (value or "").strip()
+    # isdecimal: no signs, no "1_000", no other scripts' digits; bounded to a database integer.
+    if value.isascii() and value.isdecimal() and len(value) <= 9:
+        return int(value)
+    return None
+
+
+def _date(value: str | None) -> date | None:
+    try:
+        return date.fromisoformat((value or "").strip())
+    except ValueError:
+        return None
+
+
+def _is_tag(value: str) -> bool:
+    return value.isascii() and all(c.isalnum() or c == "-" for c in value)
+
+
+@dataclass(frozen=True)
+class QueueRow:
+    """One line of the triage queue."""
+
+    id: int
+    code: str
+    created_at: datetime
+    last_message_at: datetime
+    urgent: bool
+    status: ReportStatus
+    language: str | None
+    country: str | None
+    factory_code: str | None
+    factory_name: str | None
+    partner_name: str | None
+    categories: tuple[str, ...]
+    assignee_name: str | None
+    snippet: str
+    message_count: int
+
+
+@dataclass(frozen=True)
+class QueuePage:
+    """A page of the queue and the cursor of the next one (None on the last page)."""
+
+    rows: list[QueueRow]
+    next_cursor: str | None
+
+
+@dataclass(frozen=True)
+class Count:
+    """A count that stops at a cap: `more` means "value or more"."""
+
+    value: int
+    more: bool = False
+
+
+@dataclass(frozen=True)
+class Counts:
+    """The facet counts beside the filters, each with the other filters applied."""
+
+    total: Count
+    statuses: dict[ReportStatus, Count]
+    urgent: Count
+    categories: list[tuple[str, Count]]  # largest first, zero counts left out
+    partners: list[tuple[int | None, str | None, Count]]  # (id, name, count); None: unrouted
+    cap: int = COUNT_CAP
+
+
+# --- the page -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Segment:
+    urgent: bool
+    new: bool
+    statuses: tuple[ReportStatus, ...]
+
+
+@dataclass(frozen=True)
+class _Key:
+    """Where a page ended: the segment and the (created_at, id) of its last row."""
+
+    urgent: bool
+    new: bool
+    created_at: datetime
+    id: int
+
+
+def triage_page(
+    session: Session,
+    viewer: Scope,
+    filters: QueueFilters,
+    after: str | None = None,
+    limit: int = PAGE_SIZE,
+) -> QueuePage:
+    """One page of the queue `viewer` may see, after the cursor `after` (None: the first)."""
+    limit = max(1, min(limit, MAX_PAGE_SIZE))
+    key = _decode(after)
+    conditions = _conditions(session, viewer, filters)
+    found: list[tuple[datetime, int, _Segment]] = []
+    started = key is None
+    for segment in _segments(filters):
+        if not started:
+            if (segment.urgent, segment.new) != (key.urgent, key.new):  # type: ignore[union-attr]
+                continue
+            started = True
+            position: _Key | None = key
+        else:
+            position = None
+        found += _read_segment(session, segment, conditions, position, limit - len(found))
+        if len(found) >= limit:
+            break
+    # One more row would tell whether a next page exists; a cursor that leads to an empty page
+    # is cheaper than that probe, and only happens when the queue ends on a page boundary.
+    next_cursor = None
+    if len(found) == limit:
+        created_at, report_id, segment = found[-1]
+        next_cursor = _encode(_Key(segment.urgent, segment.new, created_at, report_id))
+    return QueuePage(_rows(session, [report_id for _, report_id, _ in found]), next_cursor)
+
+
+def _segments(filters: QueueFilters) -> list[_Segment]:
+    urgencies = (True, False) if filters.urgent is None else (filters.urgent,)
+    statuses = filters.statuses
+    segments = []
+    for urgent in urgencies:
+        if ReportStatus.NEW in statuses:
+            segments.append(_Segment(urgent, True, (ReportStatus.NEW,)))
+        others = tuple(status for status in statuses if status != ReportStatus.NEW)
+        if others:
+            segments.append(_Segment(urgent, False, others))
+    return segments
+
+
+def _read_segment(
+    session: Session,
+    segment: _Segment,
+    conditions: list[ColumnElement[bool]],
+    position: _Key | None,
+    limit: int,
+) -> list[tuple[datetime, int, _Segment]]:
+    """Up to `limit` rows of one segment after `position`, newest first."""
+    streams = []
+    for status in segment.statuses:
+        query = (
+            select(Report.created_at, Report.id)
+            .where(Report.urgent == segment.urgent, Report.status == status, *conditions)
+            .order_by(Report.created_at.desc(), Report.id.desc())
+            .limit(limit)
+        )
+        if position is not None:
+            query = query.where(
+                tuple_(Report.created_at, Report.id) < tuple_(position.created_at, position.id)
+            )
+        streams.append([(row.created_at, row.id, segment) for row in session.execute(query)])
+    if len(streams) == 1:
+        return streams[0]
+    # Each status is read from its own index range; merging them is cheaper than a sort.
+    merged = heapq.merge(*streams, key=lambda row: (row[0], row[1]), reverse=True)
+    return list(merged)[:limit]
+
+
+def _conditions(
+    session: Session, viewer: Scope, filters: QueueFilters
+) -> list[ColumnElement[bool]]:
+    """Scope and filters except urgent and status (the segments carry those)."""
+    conditions: list[ColumnElement[bool]] = [
+        scope_condition(viewer),
+        Report.merged_into_id.is_(None),
+    ]
+    if filters.partner_id is not None:
+        conditions.append(Report.partner_id == filters.partner_id)
+    if filters.factory_id is not None:
+        conditions.append(Report.factory_id == filters.factory_id)
+    if filters.country is not None:
+        conditions.append(Report.country == filters.country)
+    if filters.language is not None:
+        conditions.append(Report.language == filters.language)
+    if filters.date_from is not None:
+        conditions.append(Report.created_at >= _midnight(filters.date_from))
+    if filters.date_to is not None:
+        conditions.append(Report.created_at < _midnight(filters.date_to + timedelta(days=1)))
+    if filters.category is not None:
+        conditions.append(_has_category(filters.category))
+    if filters.q is not None:
+        conditions.append(search_condition(session, filters.q))
+    return conditions
+
+
+def _midnight(day: date) -> datetime:
+    return datetime.combine(day, time(), tzinfo=UTC)
+
+
+def _has_category(code: str) -> ColumnElement[bool]:
+    return (
+        select(ReportCategory.id)
+        .where(ReportCategory.report_id == Report.id, ReportCategory.code == code)
+        .exists()
+    )
+
+
+# --- search ---------------------------------------------------------------------------------
+
+
+def search_condition(session: Session, q: str) -> ColumnElement[bool]:
+    """Reports with an inbound message whose redacted text contains `q` (any script, any case).
+
+    Substring search, not word search: Chinese and Thai are written without spaces. PostgreSQL
+    answers ILIKE from a pg_trgm GIN index; SQLite from an FTS5 trigram index. Queries shorter
+    than three characters have no trigram and fall back to LIKE over the candidate reports.
+    """
+    q = " ".join(q.split())[:MAX_QUERY_LENGTH]
+    bind = session.get_bind()
+    engine = bind if isinstance(bind, Engine) else bind.engine
+    if engine.dialect.name == "sqlite" and len(q) >= TRIGRAM and _has_fts(engine):
+        phrase = '"' + q.replace('"', '""') + '"'
+        matching = (
+            select(Message.report_id)
+            .join(MESSAGE_FTS, MESSAGE_FTS.c.rowid == Message.id)
+            .where(
+                literal_column("message_fts").op("MATCH")(phrase),
+                Message.direction == Direction.INBOUND,
+            )
+        )
+        return Report.id.in_(matching)
+    pattern = "%" + q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+    return (
+        select(Message.id)
+        .where(
+            Message.report_id == Report.id,
+            Message.direction == Direction.INBOUND,
+            Message.text.ilike(pattern, escape="\\"),
+        )
+        .exists()
+    )
+
+
+_FTS_PRESENT: weakref.WeakKeyDictionary[Engine, bool] = weakref.WeakKeyDictionary()
+
+
+def _has_fts(engine: Engine) -> bool:
+    # The migration skips the index on a SQLite built without FTS5; search then scans.
+    if engine not in _FTS_PRESENT:
+        with engine.connect() as connection:
+            found = connection.execute(
+                text("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'message_fts'")
+            ).first()
+        _FTS_PRESENT[engine] = found is not None
+    return _FTS_PRESENT[engine]
+
+
+# --- the rows -------------------------------------------------------------------------------
+
+
+def _rows(session: Session, ids: Sequence[int]) -> list[QueueRow]:
+    """The queue's columns for `ids`, in that order: four queries whatever the page size."""
+    if not ids:
+        return []
+    reports = {
+        row.id: row
+        for row in session.execute(
+            select(
+                Report.id,
+                Report.code,
+                Report.created_at,
+                Report.last_message_at,
+                Report.urgent,
+                Report.status,
+                Report.language,
+                Report.country,
+                Factory.code.label("factory_code"),
+                Factory.name.label("factory_name"),
+                Partner.name.label("partner_name"),
+                User.name.label("assignee_name"),
+            )
+            .outerjoin(Factory, Factory.id == Report.factory_id)
+            .outerjoin(Partner, Partner.id == Report.partner_id)
+            .outerjoin(User, User.id == Report.assignee_id)
+            .where(Report.id.in_(ids))
+        )
+    }
+    categories: dict[int, list[str]] = {}
+    for report_id, code in session.execute(
+        select(ReportCategory.report_id, ReportCategory.code)
+        .where(ReportCategory.report_id.in_(ids))
+        .order_by(ReportCategory.report_id, ReportCategory.score.desc(), ReportCategory.id)
+    ):
+        categories.setdefault(report_id, []).append(code)
+    inbound = case((Message.direction == Direction.INBOUND, Message.id))
+    counts: dict[int, tuple[int, int | None]] = {
+        report_id: (count, first)
+        for report_id, count, first in session.execute(
+            select(Message.report_id, func.count(), func.min(inbound))
+            .where(Message.report_id.in_(ids))
+            .group_by(Message.report_id)
+        )
+    }
+    firsts = [first for _, first in counts.values() if first is not None]
+    snippets: dict[int | None, str] = dict(
+        session.execute(
+            select(Message.report_id, func.substr(Message.text, 1, SNIPPET_LENGTH + 1)).where(
+                Message.id.in_(firsts)
+            )
+        ).all()
+    ) if firsts else {}
+    rows = []
+    for report_id in ids:
+        report = reports.get(report_id)
+        if report is None:  # gone between the two reads
+            continue
+        count, _ = counts.get(report_id, (0, None))
+        rows.append(
+            QueueRow(
+                id=report.id,
+                code=report.code,
+                created_at=report.created_at,
+                last_message_at=report.last_message_at,
+                urgent=report.urgent,
+                status=report.status,
+                language=report.language,
+                country=report.country,
+                factory_code=report.factory_code,
+                factory_name=report.factory_name,
+                partner_name=report.partner_name,
+                categories=tuple(categories.get(report_id, ())),
+                assignee_name=report.assignee_name,
+                snippet=_snippet(snippets.get(report_id, "")),
+                message_count=count,
+            )
+        )
+    return rows
+
+
+def _snippet(text: str) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= SNIPPET_LENGTH else text[: SNIPPET_LENGTH - 1] + "…"
+
+
+# --- the cursor -----------------------------------------------------------------------------
+
+
+def _encode(key: _Key) -> str:
+    raw = json.dumps(
+        [int(key.urgent), int(key.new), key.created_at.astimezone(UTC).isoformat(), key.id],
+        separators=(",", ":"),
+    )
+    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+
+
+def _decode(cursor: str | None) -> _Key | None:
+    """The position a cursor names, or None (the first page) for anything malformed."""
+    if not cursor or len(cursor) > 200:
+        return None
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        urgent, new, created_at, report_id = json.loads(raw)
+        moment = datetime.fromisoformat(created_at)
+        if (
+            urgent not in (0, 1)
+            or new not in (0, 1)
+            or moment.tzinfo is None
+            or type(report_id) is not int
+            or not 0 < report_id < 2**63
+        ):
+            return None
+        return _Key(bool(urgent), bool(new), moment, report_id)
+    except (ValueError, TypeError, binascii.Error, UnicodeDecodeError):
+        return None
+
+
+# --- the counts -----------------------------------------------------------------------------
+
+
+def queue_counts(
+    session: Session, viewer: Scope, filters: QueueFilters, cap: int = COUNT_CAP
+) -> Counts:
+    """Facet counts: per status, urgent, per category and per partner, each capped at `cap`.
+
+    Each facet keeps every other filter and drops its own (so a monitor sees what choosing
+    another value would give). A count reads at most cap + 1 index entries: exact counts of a
+    broad filter over a million reports would cost a full scan per facet on every page view.
+    """
+    total = _capped(session, _matching(session, viewer, filters), cap)
+    without_status = replace(filters, status=None)
+    statuses = {
+        status: _capped(
+            session, _matching(session, viewer, replace(without_status, status=status)), cap
+        )
+        for status in ReportStatus
+    }
+    urgent = _capped(session, _matching(session, viewer, replace(filters, urgent=True)), cap)
+    without_category = replace(filters, category=None)
+    base = _matching(session, viewer, without_category)
+    categories = []
+    for code in CATEGORY_CODES:
+        query = base.join(ReportCategory, ReportCategory.report_id == Report.id).where(
+            ReportCategory.code == code
+        )
+        count = _capped(session, query, cap)
+        if count.value:
+            categories.append((code, count))
+    categories.sort(key=lambda item: -item[1].value)
+    partners = []
+    for partner_id, name in _partners(session, viewer):
+        query = _matching(session, viewer, replace(filters, partner_id=None)).where(
+            Report.partner_id.is_(None) if partner_id is None else Report.partner_id == partner_id
+        )
+        count = _capped(session, query, cap)
+        if count.value:
+            partners.append((partner_id, name, count))
+    return Counts(total, statuses, urgent, categories, partners, cap)
+
+
+def _matching(session: Session, viewer: Scope, filters: QueueFilters) -> Select[Any]:
+    query = select(literal(1)).select_from(Report).where(*_conditions(session, viewer, filters))
+    if filters.urgent is not None:
+        query = query.where(Report.urgent == filters.urgent)
+    return query.where(Report.status.in_(filters.statuses))
+
+
+def _capped(session: Session, query: Select[Any], cap: int) -> Count:
+    value = session.execute(
+        select(func.count()).select_from(query.limit(cap + 1).subquery())
+    ).scalar_one()
+    return Count(min(value, cap), value > cap)
+
+
+def _partners(session: Session, viewer: Scope) -> Iterable[tuple[int | None, str | None]]:
+    if viewer.role == Role.MONITOR:
+        if viewer.partner_id is None:
+            return []
+        name = session.get(Partner, viewer.partner_id)
+        return [(viewer.partner_id, name.name if name else None)]
+    if viewer.role not in (Role.ADMIN, Role.COORDINATOR):
+        return []
+    named: list[tuple[int | None, str | None]] = [
+        (row.id, row.name) for row in session.execute(select(Partner.id, Partner.name))
+    ]
+    return [*sorted(named, key=lambda item: item[1] or ""), (None, None)]
+
+
+__all__ = [
+    "COUNT_CAP",
+    "Count",
+    "Counts",
+    "QueueFilters",
+    "QueuePage",
+    "QueueRow",
+    "Scope",
+    "Viewer",
+    "queue_counts",
+    "scope_condition",
+    "search_condition",
+    "triage_page",
+]

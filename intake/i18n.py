@@ -1,0 +1,31 @@
+"""Translation catalogs, compiled from the committed .po files in memory.
+
+Fuzzy entries are included (every draft awaits native review): there is no build step to
+forget, and no stale .mo to show yesterday's text.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+from io import BytesIO
+from pathlib import Path
+
+from babel.messages.mofile import write_mo
+from babel.messages.pofile import read_po
+from babel.support import NullTranslations, Translations
+
+LOCALES_DIR = Path(__file__).resolve().parents[1] / "locales"
+
+
+@cache
+def catalog(language: str, domain: str = "messages") -> NullTranslations:
+    """The `domain` catalog for `language`, or a pass-through one if there is none."""
+    path = LOCALES_DIR / language / "LC_MESSAGES" / f"{domain}.po"
+    if not path.is_file():
+        return NullTranslations()
+    with path.open("rb") as source:
+        parsed = read_po(source, locale=None)
+    compiled = BytesIO()
+    write_mo(compiled, parsed, use_fuzzy=True)
+    compiled.seek(0)
+    return Translations(compiled, domain=domain)
