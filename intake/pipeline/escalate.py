@@ -26,6 +26,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session, sessionmaker
 
 from intake.db import write_transaction
+from intake.i18n import catalog
 from intake.mail import Mailer
 from intake.models import (
     Alert,
@@ -60,9 +61,17 @@ _DUE = or_(
 )
 
 
+# Contacts have no language of their own: alerts are written in the admin pages' first one.
+MAIL_LANGUAGE = "en"
+
+
 def _(message: str) -> str:
-    """Mark a string for extraction (scripts/extract-messages)."""
+    """Mark a string for the admin catalog (scripts/extract-messages); translated on use."""
     return message
+
+
+def _translated(message: str) -> str:
+    return catalog(MAIL_LANGUAGE, "admin").gettext(message)
 
 
 # Translators: the subject of an urgent-report mail to a monitoring partner's on-call staff.
@@ -281,18 +290,22 @@ def _compose(session: Session, mail_id: int, mailer: Mailer) -> EmailMessage:
                 .order_by(ReportCategory.score.desc(), ReportCategory.id)
             )
         )
+    unknown = _translated(UNKNOWN)
     values = {
         "code": code,
-        "partner": partner or UNKNOWN,
-        "factory": f"{factory_code} {factory_name}" if factory_code else NO_FACTORY,
-        "categories": ", ".join(categories) or UNKNOWN,
-        "reasons": ", ".join(reasons or []) or UNKNOWN,
-        "country": country or UNKNOWN,
+        "partner": partner or unknown,
+        "factory": f"{factory_code} {factory_name}" if factory_code else _translated(NO_FACTORY),
+        "categories": ", ".join(categories) or unknown,
+        "reasons": ", ".join(reasons or []) or unknown,
+        "country": country or unknown,
         "time": created.strftime("%Y-%m-%d %H:%M UTC"),
         "link": mailer.link(f"/admin/reports/{report_id}"),
     }
     return mailer.message(
-        email, SUBJECT % values, BODY % values, key=f"alert-{alert_id}-{_digest(email)}"
+        email,
+        _translated(SUBJECT) % values,
+        _translated(BODY) % values,
+        key=f"alert-{alert_id}-{_digest(email)}",
     )
 
 
