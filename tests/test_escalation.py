@@ -14,10 +14,12 @@ from typing import Any
 import pytest
 from aiosmtpd.controller import Controller
 from flask import Flask
-from sqlalchemy import create_engine, event, func, select
+from flask.testing import FlaskCliRunner
+from sqlalchemy import create_engine, event, func, select, update
 from sqlalchemy.orm import ORMExecuteState, Session
 
 from intake import create_app, db
+from intake.cli import main
 from intake.config import Config, ConfigError
 from intake.mail import Mailer
 from intake.models import (
@@ -354,3 +356,28 @@ def test_mail_settings_are_read_from_the_environment(keys: dict[str, Any]) -> No
     assert config.smtp_url.startswith("smtp+starttls://")
     assert config.mail_from == "alerts@hotline.example"
     assert HOTLINE  # the invented hotline stays the tests' only number
+
+
+def test_intake_send_alerts_sends_what_an_outage_left(
+    mail_app: Flask, hotline: Twilio, smtp: SmtpServer, look: Session, partners: dict[str, Any]
+) -> None:
+    smtp.stop()
+    hotline.sms(FIRE, sender=SENDER)
+    assert escalator(mail_app).drain()
+    smtp.start()
+    # The retry time has come.
+    look.execute(update(AlertMail).values(next_attempt_at=utcnow() - timedelta(seconds=1)))
+    look.commit()
+
+    result = mail_app.test_cli_runner().invoke(main, ["send-alerts"])
+
+    assert result.exit_code == 0, result.output
+    assert "sent 2 alert mails" in result.output
+    assert smtp.inbox.recipients == ["ana@monitors.example", "ben@monitors.example"]
+
+
+def test_intake_send_alerts_needs_smtp(runner: FlaskCliRunner) -> None:
+    result = runner.invoke(main, ["send-alerts"])
+
+    assert result.exit_code != 0
+    assert "INTAKE_SMTP_URL" in result.output
