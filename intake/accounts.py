@@ -127,13 +127,11 @@ def check_totp(
     now = time.time() if at is None else at
     totp = pyotp.TOTP(secret)
     code = "".join(code.split())
-    for offset in (0, -1, 1):
-        step = totp.timecode(datetime.fromtimestamp(now)) + offset
-        if (
-            code.isdigit()
-            and pyotp.utils.strings_equal(code, totp.generate_otp(step))
-            and (user.totp_last_step is None or step > user.totp_last_step)
-        ):
+    current = int(now // totp.interval)
+    # One step either side allows for clock drift between the server and the phone.
+    for step in (current, current - 1, current + 1):
+        fresh = user.totp_last_step is None or step > user.totp_last_step
+        if fresh and code.isdigit() and pyotp.utils.strings_equal(code, totp.generate_otp(step)):
             user.totp_last_step = step
             return True
     record_failure(user, config, utcnow())

@@ -14,6 +14,7 @@ from sqlalchemy import ColumnElement, String, cast, distinct, func, select
 from sqlalchemy.orm import Session
 
 from intake import audit
+from intake.config import Config
 from intake.db import write_transaction
 from intake.models import (
     AuditEvent,
@@ -32,6 +33,7 @@ from intake.models import (
     VerificationMethod,
     utcnow,
 )
+from intake.remedy.checkback import all_remedies_done, start_check_back
 from intake.triage import InvalidChange, OutOfReach, reachable_report
 
 if TYPE_CHECKING:
@@ -153,6 +155,7 @@ def update_remedy(
     *,
     status: RemedyStatus,
     evidence: str,
+    config: Config,
 ) -> RemedyItem:
     """Move a remedy item on; when the last one is done, the workers are asked (check-back)."""
     with write_transaction(session):
@@ -174,7 +177,15 @@ def update_remedy(
             after=status.value,
         )
         if before is not RemedyStatus.DONE and all_remedies_done(case):
-            _remedy_complete(session, viewer, case)
+            audit.record(session, "remedy.complete", user_id=viewer.user_id, target=case)
+            # The workers who raised it are asked whether it really happened.
+            start_check_back(
+                session,
+                case,
+                max_per_month=config.checkback_max_per_month,
+                window=config.checkback_window,
+                user_id=viewer.user_id,
+            )
     return item
 
 
@@ -190,15 +201,6 @@ def close_case(session: Session, viewer: Viewer, case_id: int) -> None:
             report.status = ReportStatus.CLOSED
             report.closed_at = case.closed_at
         audit.record(session, "case.close", user_id=viewer.user_id, target=case)
-
-
-def all_remedies_done(case: Case) -> bool:
-    return bool(case.remedies) and all(i.status is RemedyStatus.DONE for i in case.remedies)
-
-
-def _remedy_complete(session: Session, viewer: Viewer, case: Case) -> None:
-    # The workers who raised it are asked whether it really happened (issue: check-back).
-    audit.record(session, "remedy.complete", user_id=viewer.user_id, target=case)
 
 
 @dataclass(frozen=True)

@@ -66,7 +66,7 @@ def db_downgrade(revision: str) -> None:
 def demo(host: str, port: int, no_serve: bool) -> None:
     """Migrate, seed invented demo data and serve the hotline on this machine."""
     _development_by_default()
-    from intake.demo import DEMO_HOTLINE, seed
+    from intake.demo import DEMO_HOTLINE, seed, seed_workspace
 
     config = Config.from_env()
     if config.production:
@@ -75,15 +75,20 @@ def demo(host: str, port: int, no_serve: bool) -> None:
     app = create_app(config)
     with app.app_context():
         added = seed(sessions(app)(), app.extensions["intake.hotline"])
+        accounts = seed_workspace(sessions(app)())
     where = make_url(config.database_url).render_as_string(hide_password=True)
     click.echo(f"demo data ready ({added} new messages) in {where}")
+    for email, password in accounts.items():
+        # Shown once, for invented demo accounts only; TOTP is enrolled at first sign-in.
+        click.echo(f"demo account {email} password {password}")
     if no_serve:
         return
     url = f"http://{host}:{port}"
     click.echo(
         "try it from another terminal:\n"
         f'  intake sms "we worked 14 hours and got no overtime pay" --from +8613800000001 '
-        f"--to {DEMO_HOTLINE} --url {url}"
+        f"--to {DEMO_HOTLINE} --url {url}\n"
+        f"monitors' pages: {url}/admin/ (sign in with a demo account above, then enrol TOTP)"
     )
     # Flask ignores app.run() inside its own CLI; serve with werkzeug directly.
     run_simple(host, port, app, threaded=True)
@@ -183,11 +188,103 @@ def reanalyze() -> None:
 
 @main.command()
 def purge() -> None:
-    """Delete original texts past their retention (run daily; see the README)."""
-    from intake.pipeline.originals import purge_expired_originals
+    """Delete numbers and original texts no longer needed (run daily; see the README)."""
+    from intake.retention import RestTwilioLogs
+    from intake.retention import purge as run
 
     app: Flask = current_app
-    click.echo(f"purged {purge_expired_originals(sessions(app)())} original texts")
+    config: Config = app.config["INTAKE"]
+    twilio = RestTwilioLogs(config) if config.purge_twilio_logs else None
+    hotline = app.extensions["intake.hotline"]
+    result = run(sessions(app)(), config, hotline.keyring, twilio=twilio)
+    click.echo(
+        f"purged {result.contacts} contacts and {result.originals} original texts; "
+        f"cancelled {result.outbox_cancelled} queued messages"
+    )
+    if twilio is not None:
+        click.echo(
+            f"deleted {result.twilio_deleted} messages from Twilio's logs; "
+            f"{result.twilio_failed} numbers kept for a retry"
+        )
+
+
+@main.group()
+def keys() -> None:
+    """Key rotation (see the README's "Keys and retention")."""
+
+
+@keys.command("rotate-contacts")
+def keys_rotate_contacts() -> None:
+    """Re-encrypt every stored phone number under the newest INTAKE_CONTACT_KEYS key."""
+    from intake.keys import rotate_contacts
+
+    app: Flask = current_app
+    done = rotate_contacts(sessions(app)(), app.extensions["intake.hotline"].keyring)
+    click.echo(f"re-encrypted {done} contacts under the newest key")
+
+
+@keys.command("rotate-texts")
+def keys_rotate_texts() -> None:
+    """Re-encrypt every original text and TOTP secret under the newest INTAKE_TEXT_KEYS key."""
+    from intake.keys import rotate_texts
+
+    app: Flask = current_app
+    done = rotate_texts(sessions(app)(), app.extensions["intake.hotline"].keyring)
+    click.echo(f"re-encrypted {done} texts under the newest key")
+
+
+@main.command()
+@click.option("--once", is_flag=True, help="Send what is due now, then exit.")
+@click.option("--batch", default=20, show_default=True, help="Rows claimed at a time.")
+def worker(once: bool, batch: int) -> None:
+    """Send the outbox through Twilio (a Procfile process; several may run on PostgreSQL)."""
+    import signal
+
+    from intake.messaging.worker import Sender, Worker
+
+    app: Flask = current_app
+    config: Config = app.config["INTAKE"]
+    if not (config.hotline_numbers or config.twilio_messaging_service_sid):
+        raise click.ClickException(
+            "set INTAKE_HOTLINE_NUMBERS or TWILIO_MESSAGING_SERVICE_SID: nothing to send from"
+        )
+    sender = Sender(config, app.extensions["intake.hotline"].keyring, batch=max(1, batch))
+    run = Worker(
+        sessions(app),
+        [*sender.sweeps, *app.extensions.get("intake.sweeps", [])],
+        poll=config.worker_poll,
+    )
+    if once:
+        click.echo(f"handled {run.run_once()} outbox rows")
+        return
+    # SIGTERM (a deploy) ends the loop between messages, never in the middle of one.
+    signal.signal(signal.SIGTERM, lambda *_: run.stopping.set())
+    run.run()
+
+
+@main.command()
+@click.option("--since", default=60, show_default=True, help="Minutes of Twilio's log to check.")
+@click.option("--delete/--no-delete", default=None, help="Delete stored messages from Twilio.")
+def reconcile(since: int, delete: bool | None) -> None:
+    """Store inbound SMS Twilio has but we lack (run every 10 minutes; see the README)."""
+    from datetime import timedelta
+
+    from intake.messaging.reconcile import reconcile as run
+    from intake.messaging.twilio_api import Twilio
+
+    app: Flask = current_app
+    config: Config = app.config["INTAKE"]
+    done = run(
+        sessions(app)(),
+        app.extensions["intake.hotline"],
+        Twilio(config),
+        since=timedelta(minutes=since),
+        delete=config.twilio_delete_after_processing if delete is None else delete,
+    )
+    click.echo(
+        f"listed {done.listed} inbound messages; stored {done.stored} missing ones; "
+        f"deleted {done.deleted} from Twilio ({done.delete_failed} failed)"
+    )
 
 
 @main.command("send-alerts")

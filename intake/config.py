@@ -18,6 +18,8 @@ from cryptography.fernet import Fernet
 from intake.pipeline.factory import DEFAULT_FACTORY_CODE_PATTERN
 from intake.pipeline.types import DEFAULT_LANGUAGES
 
+TWILIO_API_BASE = "https://api.twilio.com"
+
 log = logging.getLogger(__name__)
 
 INSTANCE_DIR = Path(__file__).resolve().parents[1] / "instance"
@@ -64,11 +66,35 @@ class Config:
     # smtp+starttls://user:password@host:587. Empty: alerts are recorded but not mailed.
     smtp_url: str = ""
     mail_from: str = ""
+    # Check-back surveys: at most this many per worker in any 30 days, answers accepted (and
+    # contacts kept after a case closes) for the window.
+    checkback_max_per_month: int = 2
+    checkback_window: timedelta = timedelta(days=30)
+    # A reporter's encrypted number is deleted after this long without a message, unless a case
+    # of theirs still awaits check-back: 90 days covers triage and verification; a worker who
+    # writes again is reachable again.
+    contact_retention: timedelta = timedelta(days=90)
+    # Also delete the purged reporters' messages from Twilio's own logs (REST API).
+    purge_twilio_logs: bool = False
     # Admin sessions: signed out after this long without a request, whatever the browser does.
     session_idle: timedelta = timedelta(minutes=30)
     # Failed sign-ins (password or code) before an account is locked, and for how long.
     login_max_failures: int = 5
     login_lockout: timedelta = timedelta(minutes=15)
+    # Outbound SMS (intake/messaging): where the REST API is (tests point it at a stand-in),
+    # which numbers send, and how the outbox worker retries.
+    twilio_api_base: str = TWILIO_API_BASE
+    twilio_timeout: float = 15.0
+    # The hotline's own (public) numbers: a reply goes out from the one in the report's country.
+    hotline_numbers: tuple[str, ...] = ()
+    # If set, Twilio picks the sender (its "sticky sender" keeps a worker on one number).
+    twilio_messaging_service_sid: str = ""
+    outbox_max_attempts: int = 8
+    outbox_backoff: float = 30.0  # seconds before the first retry; doubles each time
+    # A row claimed longer ago than this by a worker that died is looked up at Twilio.
+    outbox_stale_after: timedelta = timedelta(minutes=10)
+    worker_poll: float = 2.0
+    twilio_delete_after_processing: bool = False
     generated: tuple[str, ...] = field(default=())
 
     @property
@@ -114,6 +140,16 @@ class Config:
             values["max_body_bytes"] = int(env["INTAKE_MAX_BODY_BYTES"])
         if "INTAKE_DATABASE_TIMEOUT" in env:
             values["database_timeout"] = float(env["INTAKE_DATABASE_TIMEOUT"])
+        if "INTAKE_CHECKBACK_MAX_PER_MONTH" in env:
+            values["checkback_max_per_month"] = int(env["INTAKE_CHECKBACK_MAX_PER_MONTH"])
+        if "INTAKE_CHECKBACK_WINDOW_DAYS" in env:
+            days = float(env["INTAKE_CHECKBACK_WINDOW_DAYS"])
+            values["checkback_window"] = timedelta(days=days)
+        if "INTAKE_CONTACT_RETENTION_DAYS" in env:
+            days = float(env["INTAKE_CONTACT_RETENTION_DAYS"])
+            values["contact_retention"] = timedelta(days=days)
+        if "INTAKE_PURGE_TWILIO_LOGS" in env:
+            values["purge_twilio_logs"] = _flag(env["INTAKE_PURGE_TWILIO_LOGS"])
         if "INTAKE_SESSION_IDLE_MINUTES" in env:
             values["session_idle"] = timedelta(minutes=float(env["INTAKE_SESSION_IDLE_MINUTES"]))
         if "INTAKE_LOGIN_MAX_FAILURES" in env:
@@ -123,6 +159,7 @@ class Config:
             values["login_lockout"] = timedelta(minutes=minutes)
         if "INTAKE_FACTORY_CODE_PATTERN" in env:
             values["factory_code_pattern"] = env["INTAKE_FACTORY_CODE_PATTERN"]
+        values.update(_messaging(env))
         values.update(overrides or {})
         config = cls(**values)
         if not require_secrets:
@@ -158,6 +195,15 @@ class Config:
                 raise ConfigError(f"INTAKE_SMTP_URL: the scheme must be one of {schemes}")
             if "@" not in self.mail_from:
                 raise ConfigError("missing INTAKE_MAIL_FROM: the address alerts are sent from")
+        if self.purge_twilio_logs and not self.twilio_account_sid:
+            raise ConfigError("INTAKE_PURGE_TWILIO_LOGS needs TWILIO_ACCOUNT_SID")
+        if self.checkback_max_per_month < 0:
+            raise ConfigError("INTAKE_CHECKBACK_MAX_PER_MONTH: must not be negative")
+        # A send must finish well inside the stale time, or recovery could resend it.
+        if self.twilio_timeout * 4 > self.outbox_stale_after.total_seconds():
+            raise ConfigError("INTAKE_OUTBOX_STALE_MINUTES must be over 4 x INTAKE_TWILIO_TIMEOUT")
+        if self.outbox_max_attempts < 1:
+            raise ConfigError("INTAKE_OUTBOX_MAX_ATTEMPTS must be at least 1")
         unknown = set(self.languages) - set(DEFAULT_LANGUAGES)
         if unknown or not self.languages:
             raise ConfigError(f"INTAKE_LANGUAGES: unsupported {sorted(unknown)}")
@@ -201,8 +247,40 @@ def database_url(environ: Mapping[str, str] | None = None) -> str:
     return env.get("DATABASE_URL") or f"sqlite:///{INSTANCE_DIR / 'intake.sqlite'}"
 
 
+def _messaging(env: Mapping[str, str]) -> dict[str, Any]:
+    """The outbox, worker and reconciliation settings that are present in `env`."""
+    values: dict[str, Any] = {
+        "twilio_api_base": env.get("INTAKE_TWILIO_API_BASE") or TWILIO_API_BASE,
+        "hotline_numbers": _split(env.get("INTAKE_HOTLINE_NUMBERS", "")),
+        "twilio_messaging_service_sid": env.get("TWILIO_MESSAGING_SERVICE_SID", ""),
+        "twilio_delete_after_processing": env.get(
+            "INTAKE_TWILIO_DELETE_AFTER_PROCESSING", ""
+        ).strip().lower() in ("1", "true", "yes", "on"),
+    }
+    if "INTAKE_TWILIO_TIMEOUT" in env:
+        values["twilio_timeout"] = float(env["INTAKE_TWILIO_TIMEOUT"])
+    if "INTAKE_OUTBOX_MAX_ATTEMPTS" in env:
+        values["outbox_max_attempts"] = int(env["INTAKE_OUTBOX_MAX_ATTEMPTS"])
+    if "INTAKE_OUTBOX_BACKOFF_SECONDS" in env:
+        values["outbox_backoff"] = float(env["INTAKE_OUTBOX_BACKOFF_SECONDS"])
+    if "INTAKE_OUTBOX_STALE_MINUTES" in env:
+        minutes = float(env["INTAKE_OUTBOX_STALE_MINUTES"])
+        values["outbox_stale_after"] = timedelta(minutes=minutes)
+    if "INTAKE_WORKER_POLL_SECONDS" in env:
+        values["worker_poll"] = float(env["INTAKE_WORKER_POLL_SECONDS"])
+    return values
+
+
 def _split(value: str) -> tuple[str, ...]:
     return tuple(part.strip() for part in value.split(",") if part.strip())
+
+
+def _flag(value: str) -> bool:
+    if value.strip().lower() in ("1", "true", "yes", "on"):
+        return True
+    if value.strip().lower() in ("", "0", "false", "no", "off"):
+        return False
+    raise ConfigError(f"not a yes/no value: {value!r}")
 
 
 def _generate(name: str) -> Any:

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import hashlib
+import secrets
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from intake.accounts import create_user
 from intake.db import write_transaction
-from intake.models import Factory, Partner
+from intake.models import Buyer, Contract, Factory, Partner, Role, User
 from intake.pipeline.hotline import Hotline
 from intake.pipeline.receive import receive_sms
 from intake.sms.inbound import InboundSms
@@ -47,3 +49,32 @@ def seed(session: Session, hotline: Hotline) -> int:
         receipt = receive_sms(session, InboundSms(sid, number, DEMO_HOTLINE, text), hotline)
         new += not receipt.duplicate
     return new
+
+
+DEMO_ACCOUNTS = (
+    ("admin@example.org", "Demo Admin", Role.ADMIN),
+    ("coordinator@example.org", "Demo Coordinator", Role.COORDINATOR),
+    ("monitor@example.org", "Demo Monitor", Role.MONITOR),
+)
+
+
+def seed_workspace(session: Session) -> dict[str, str]:
+    """Demo accounts, a buyer with a contract, and a case; returns new accounts' passwords."""
+    created: dict[str, str] = {}
+    with write_transaction(session):
+        partner = session.scalar(select(Partner).where(Partner.name == "Demo Monitoring Partner"))
+        for email, name, role in DEMO_ACCOUNTS:
+            if session.scalar(select(User).where(User.email == email)) is None:
+                password = secrets.token_urlsafe(12)
+                create_user(
+                    session, email=email, name=name, password=password, role=role, partner=partner
+                )
+                created[email] = password
+        if session.scalar(select(Buyer)) is None:
+            factories = list(session.scalars(select(Factory).order_by(Factory.code)))
+            buyer = Buyer(name="Demo County Council", country="GB")
+            buyer.contracts.append(
+                Contract(reference="ICT-2026-01", brands=["Demo Laptops"], factories=factories)
+            )
+            session.add(buyer)
+    return created

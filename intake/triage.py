@@ -6,12 +6,13 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from intake import audit
 from intake.config import Config
 from intake.db import write_transaction
+from intake.messaging.outbox import queue_reply
 from intake.models import (
     CategoryLabel,
     Direction,
@@ -186,7 +187,10 @@ def merge_into(session: Session, viewer: Viewer, report_id: int, code: str) -> R
             raise OutOfReach(f"report code {code!r}")
         if target.id == duplicate.id or target.merged_into_id is not None:
             raise InvalidChange("a report cannot be merged into itself or into a merged one")
-        moved = session.execute(
+        moved = session.scalar(
+            select(func.count()).select_from(Message).where(Message.report_id == duplicate.id)
+        )
+        session.execute(
             update(Message).where(Message.report_id == duplicate.id).values(report_id=target.id)
         )
         have = set(target.category_codes)
@@ -211,7 +215,7 @@ def merge_into(session: Session, viewer: Viewer, report_id: int, code: str) -> R
             user_id=viewer.user_id,
             target=duplicate,
             into=target.id,
-            messages=moved.rowcount,
+            messages=moved,
         )
     return target
 
@@ -243,3 +247,13 @@ def show_original(
 
 def _user_sees(user: User, report: Report) -> bool:
     return user.role is not Role.MONITOR or user.partner_id == report.partner_id
+
+
+def reply_to_worker(session: Session, viewer: Viewer, report_id: int, text: str) -> None:
+    """Queue a monitor's SMS to the report's worker, sent from the hotline number.
+
+    Raises `OutboxError` (`CannotReach`: opted out or number purged; `BadBody`).
+    """
+    with write_transaction(session):
+        report = reachable_report(session, viewer, report_id)
+        queue_reply(session, report, text, author_id=viewer.user_id)

@@ -28,6 +28,9 @@ from werkzeug.test import TestResponse
 from intake import create_app, db, migrate
 from intake.config import Config
 
+# The Twilio REST API stand-in and its `standin` fixture (tests/twilio_standin.py).
+pytest_plugins = ["twilio_standin"]
+
 REPO = Path(__file__).resolve().parents[1]
 POSTGRES_URL = os.environ.get("INTAKE_TEST_DATABASE_URL", "")
 AUTH_TOKEN = "test-auth-token-" + "0" * 16

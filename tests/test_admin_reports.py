@@ -13,6 +13,8 @@ from intake.models import (
     CategoryLabel,
     Message,
     Note,
+    Outbox,
+    OutboxKind,
     Report,
     ReportStatus,
 )
@@ -192,8 +194,15 @@ def test_open_case_from_report_then_verify_and_remedy(
         "remedy.add",
         "remedy.update",
         "remedy.complete",
+        "check_back.started",
     ]
-    assert "remedy.complete" in client.get(f"{BASE_URL}{case_page}").get_data(as_text=True)
+    html = client.get(f"{BASE_URL}{case_page}").get_data(as_text=True)
+    assert "remedy.complete" in html
+    # The worker who reported it is asked whether it really happened.
+    survey = session.scalar(select(Outbox).where(Outbox.kind == OutboxKind.SURVEY))
+    assert survey is not None
+    assert survey.report_id == world.report_a
+    assert "0 of 1 say fixed" in html
 
 
 def test_persistent_issues_view(app: Flask, world: World) -> None:

@@ -6,7 +6,7 @@ from collections.abc import Callable
 from functools import wraps
 from typing import ParamSpec
 
-from flask import abort, flash, redirect, render_template, url_for
+from flask import abort, current_app, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 from werkzeug.wrappers import Response
 
@@ -22,6 +22,7 @@ from intake.admin.forms import (
 )
 from intake.db import get_session
 from intake.models import Finding, RemedyStatus, Responsible, VerificationMethod, utcnow
+from intake.remedy.checkback import case_confirmations
 
 P = ParamSpec("P")
 
@@ -86,6 +87,7 @@ def case(case_id: int) -> str:
         "admin/case.html",
         case=found,
         timeline=cases.timeline(db, found),
+        confirmations=case_confirmations(db, found),
         verification=verification,
         remedy=remedy,
         updates=updates,
@@ -166,6 +168,7 @@ def case_remedy_update(case_id: int, item_id: int) -> None:
             item_id,
             status=RemedyStatus(form.status.data),
             evidence=form.evidence.data or "",
+            config=current_app.config["INTAKE"],
         )
 
 

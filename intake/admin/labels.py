@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 from flask_babel import lazy_gettext as _l
 from flask_babel.speaklater import LazyString
 
@@ -75,6 +78,6 @@ ROLES = {
 }
 
 
-def choices(labels: dict[str, LazyString]) -> list[tuple[str, LazyString]]:
+def choices(labels: Mapping[Any, LazyString]) -> list[tuple[str, LazyString]]:
     """(value, label) pairs for a select field."""
     return [(str(value), label) for value, label in labels.items()]

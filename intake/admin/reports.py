@@ -31,6 +31,7 @@ from intake.admin.queue import QueueFilters, queue_counts, triage_page
 from intake.admin.report_view import ReportDetail, load_report
 from intake.config import Config
 from intake.db import get_session
+from intake.messaging.outbox import BadBody, CannotReach, failed_for_report
 from intake.models import Factory, ReportStatus, Role, User
 from intake.pipeline.analyze import WITHHELD
 from intake.pipeline.originals import OriginalGone, OriginalNotAllowed
@@ -75,6 +76,7 @@ def report(report_id: int) -> str:
         statuses=labels.REPORT_STATUS,
         may_read_original=person.role.value in _config().original_text_roles,
         withheld=WITHHELD,
+        failed=failed_for_report(db, report_id),
     )
 
 
@@ -197,11 +199,13 @@ def report_reply(report_id: int) -> None:
     if form.validate_on_submit():
         try:
             triage.reply_to_worker(get_session(), viewer(), report_id, form.text.data or "")
-        except triage.CannotReach:
+        except CannotReach:
             flash(
                 _("This worker cannot be reached: they opted out, or their number was deleted."),
                 "error",
             )
+        except BadBody:
+            flash(_("The message is empty or too long for SMS."), "error")
         else:
             flash(
                 _("Queued. It is sent from the hotline number; nobody sees the worker's number."),

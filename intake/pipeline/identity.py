@@ -66,6 +66,10 @@ class Keyring:
         """An original, unredacted message text, encrypted for its retention period."""
         return self._text.encrypt(text.encode("utf-8", "surrogatepass"))
 
+    def rotate_text(self, token: bytes) -> bytes:
+        """The token re-encrypted under the newest text key."""
+        return self._text.rotate(token)
+
     def decrypt_text(self, token: bytes) -> str:
         """The original text behind a stored token."""
         return self._text.decrypt(token).decode("utf-8", "surrogatepass")

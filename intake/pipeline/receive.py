@@ -41,6 +41,7 @@ from intake.models import (
     Report,
     ReportCategory,
     Reporter,
+    SurveyAnswer,
     UTCDateTime,
     utcnow,
 )
@@ -52,6 +53,8 @@ from intake.pipeline.identity import parse_address
 from intake.pipeline.route import RouteFacts, RoutingTable, route
 from intake.pipeline.thread import ReportRow, find_report
 from intake.pipeline.types import CategoryScore
+from intake.remedy.answers import survey_answer
+from intake.remedy.checkback import REOPENS, OpenCheckBack, open_check_back, record_answer
 from intake.sms.inbound import InboundSms
 from intake.sms.keywords import Keyword, keyword
 from intake.sms.replies import Reply, render
@@ -137,6 +140,8 @@ class Prepared:
     language: str  # what the worker is answered in
     analysis: Analysis | None
     routes: RoutingTable
+    # What the text would answer to a check-back survey; only an open survey makes it one.
+    answer: SurveyAnswer | None = None
 
 
 def receive_sms(
@@ -206,6 +211,7 @@ def prepare(session: Session, sms: InboundSms, hotline: Hotline) -> Prepared:
         language=language,
         analysis=analysis,
         routes=routes,
+        answer=survey_answer(sms.text, known),
     )
 
 
@@ -247,6 +253,15 @@ def _store(db: Connection, prepared: Prepared, hotline: Hotline, now: datetime) 
     confident = guess.code if guess and guess.source in CONFIDENT_SOURCES else None
     reporter = _reporter(db, prepared, confident, now)
     sms = prepared.sms
+    # Only a text that reads as an answer costs a look for an open survey; "YES" is Twilio's
+    # opt-in word too, which wins for a worker who had opted out.
+    survey = None
+    if prepared.answer is not None and (
+        prepared.command is None
+        or (prepared.command is Keyword.OPT_IN and not reporter.opted_out)
+    ):
+        since = now - hotline.config.checkback_window
+        survey = open_check_back(db, reporter.id, since)
     message: dict[str, Any] = {
         "sid": sms.sid,
         "direction": Direction.INBOUND,
@@ -257,6 +272,8 @@ def _store(db: Connection, prepared: Prepared, hotline: Hotline, now: datetime) 
         "num_media": sms.num_media,
         "created_at": now,
     }
+    if survey is not None:
+        return _survey_answer(db, prepared, message, reporter, survey, now)
     if prepared.command is not None:
         message.update(text=sms.text.strip(), kind=MessageKind(prepared.command.value))
         return _keyword(db, prepared.command, message, reporter, prepared.language, now)
@@ -505,6 +522,42 @@ def _keyword(
         answer = _answer(db, message_id, None, current, text, language, now)
     log.info("inbound keyword message=%d kind=%s", message_id, command.value)
     return Receipt(message_id=message_id, reply=answer, report_code=None)
+
+
+def _survey_answer(
+    db: Connection,
+    prepared: Prepared,
+    message: dict[str, Any],
+    reporter: _Reporter,
+    survey: OpenCheckBack,
+    now: datetime,
+) -> Receipt:
+    """A worker's answer to a check-back: recorded, threaded into the report asked about."""
+    answer = prepared.answer
+    if answer is None:
+        raise RuntimeError("only an answer answers a survey")
+    if prepared.analysis is not None:
+        message.update(analysed_fields(prepared.analysis))
+    else:  # "YES", Twilio's opt-in word: nothing in it to redact
+        message.update(text=prepared.sms.text.strip())
+    message["analysis"] = {
+        **message.get("analysis", {}),
+        "survey": {"check_back_id": survey.id, "answer": answer.value},
+    }
+    message.update(report_id=survey.report_id, kind=MessageKind.REPORT)
+    message_id = _insert_message(db, message)
+    reopened = record_answer(db, survey, answer, message_id, now)
+    language = reporter.language or prepared.language
+    reply = render(Reply.SURVEY_REOPENED if answer in REOPENS else Reply.SURVEY_THANKS, language)
+    text = _answer(db, message_id, survey.report_id, reporter, reply, language, now)
+    log.info(
+        "inbound survey answer message=%d check_back=%d answer=%s reopened=%d",
+        message_id,
+        survey.id,
+        answer.value,
+        len(reopened),
+    )
+    return Receipt(message_id=message_id, reply=text, report_code=survey.report_code)
 
 
 def _insert_message(db: Connection, values: dict[str, Any]) -> int:

@@ -9,7 +9,7 @@ from werkzeug.datastructures import MultiDict
 
 # C0 and C1 controls except tab, newline and carriage return; PostgreSQL rejects NUL outright.
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
-_SID = re.compile(r"[A-Z]{2}[0-9a-fA-F]{32}")
+SID = re.compile(r"[A-Z]{2}[0-9a-fA-F]{32}")
 
 
 def clean(text: str) -> str:
@@ -49,7 +49,7 @@ class InboundSms:
             missing.append("Body")
         if missing:
             raise MalformedSms(f"missing field(s): {', '.join(missing)}")
-        if not _SID.fullmatch(sid):
+        if not SID.fullmatch(sid):
             raise MalformedSms("MessageSid is not a Twilio message SID")
         country = (form.get("FromCountry") or "").strip().upper()
         media = form.get("NumMedia") or "0"

@@ -6,9 +6,10 @@ from flask import Blueprint, Response, abort, current_app, request
 from twilio.twiml.messaging_response import MessagingResponse
 
 from intake.db import get_session
+from intake.messaging.outbox import record_status
 from intake.pipeline.hotline import Hotline
 from intake.pipeline.receive import receive_sms
-from intake.sms.inbound import InboundSms, MalformedSms
+from intake.sms.inbound import SID, InboundSms, MalformedSms
 from intake.sms.signature import twilio_signed
 
 bp = Blueprint("sms", __name__, url_prefix="/sms")
@@ -25,6 +26,21 @@ def inbound() -> Response:
     hotline: Hotline = current_app.extensions["intake.hotline"]
     receipt = receive_sms(get_session(), sms, hotline)
     return twiml(receipt.reply)
+
+
+@bp.post("/status")
+@twilio_signed
+def status() -> Response:
+    """Twilio posts each outbound message's delivery status here (StatusCallback)."""
+    sid = request.form.get("MessageSid") or request.form.get("SmsSid") or ""
+    state = (request.form.get("MessageStatus") or request.form.get("SmsStatus") or "").lower()
+    if not SID.fullmatch(sid) or not state or len(state) > 16:
+        abort(400, "MessageSid and MessageStatus are required")
+    error_code = (request.form.get("ErrorCode") or "")[:8] or None
+    # An unknown SID is answered 200 and stores nothing: Twilio does not retry a callback, and
+    # a 4xx would only fill its debugger for messages sent outside intake (the console).
+    record_status(get_session(), sid, state, error_code)
+    return Response(status=204)
 
 
 def twiml(text: str | None) -> Response:

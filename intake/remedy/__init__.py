@@ -1,0 +1,1 @@
+"""Remedies and what workers say about them: check-back surveys and their answers."""

@@ -1,0 +1,105 @@
+"""Twilio's delivery status callbacks: signed, recorded on our message, never moving backwards."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import pytest
+from flask import Flask
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from intake import db
+from intake.config import Config
+from intake.messaging.outbox import queue_reply
+from intake.messaging.worker import Sender, Worker
+from intake.models import Message, Outbox, Report
+
+from conftest import ACCOUNT_SID, HOTLINE, Twilio
+from twilio_standin import TwilioStandIn
+
+WORKER = "+66812345671"  # invented
+
+
+@pytest.fixture
+def config(config: Config, standin: TwilioStandIn) -> Config:
+    return replace(config, twilio_api_base=standin.url, hotline_numbers=(HOTLINE,))
+
+
+@pytest.fixture
+def sent_sid(app: Flask, config: Config, twilio: Twilio, session: Session) -> str:
+    """The SID of a monitor's reply that the worker has sent."""
+    assert twilio.sms("They took our passports", sender=WORKER).status_code == 200
+    with db.sessions(app)() as work, work.begin():
+        report = work.scalars(select(Report)).one()
+        queue_reply(work, report, "Are you safe now?", author_id=None)
+    keyring = app.extensions["intake.hotline"].keyring
+    Worker(db.sessions(app), Sender(config, keyring).sweeps).run_once()
+    sid = session.scalars(select(Outbox.twilio_sid)).one()
+    assert sid is not None
+    return sid
+
+
+def callback(twilio: Twilio, sid: str, status: str, **extra: str) -> int:
+    fields = {
+        "MessageSid": sid,
+        "SmsSid": sid,
+        "MessageStatus": status,
+        "SmsStatus": status,
+        "AccountSid": ACCOUNT_SID,
+        "From": HOTLINE,
+        "To": WORKER,
+        "ApiVersion": "2010-04-01",
+        **extra,
+    }
+    return twilio.post(fields, path="/sms/status").status_code
+
+
+def delivery(session: Session, sid: str) -> str | None:
+    return session.scalars(select(Message.delivery_status).where(Message.sid == sid)).one()
+
+
+def test_status_moves_forward_and_a_late_sent_does_not_undo_delivered(
+    twilio: Twilio, session: Session, sent_sid: str
+) -> None:
+    assert delivery(session, sent_sid) == "queued"
+    for status, expected in [
+        ("sent", "sent"),
+        ("delivered", "delivered"),
+        ("sent", "delivered"),  # arrived late
+        ("queued", "delivered"),
+    ]:
+        assert callback(twilio, sent_sid, status) == 204
+        assert delivery(session, sent_sid) == expected
+
+
+def test_undelivered_is_shown_with_twilios_error_code(
+    twilio: Twilio, session: Session, sent_sid: str
+) -> None:
+    assert callback(twilio, sent_sid, "undelivered", ErrorCode="30003") == 204
+
+    assert delivery(session, sent_sid) == "undelivered"
+    outbox = session.scalars(select(Outbox)).one()
+    assert outbox.last_error == "delivery undelivered error 30003"
+
+
+def test_an_unknown_sid_is_answered_and_nothing_is_stored(
+    twilio: Twilio, session: Session
+) -> None:
+    before = session.scalar(select(func.count()).select_from(Message))
+
+    assert callback(twilio, "SM" + "f" * 32, "delivered") == 204
+
+    assert session.scalar(select(func.count()).select_from(Message)) == before
+
+
+def test_an_unsigned_or_malformed_callback_is_refused(
+    app: Flask, twilio: Twilio, session: Session, sent_sid: str
+) -> None:
+    unsigned = app.test_client().post(
+        "/sms/status", data={"MessageSid": sent_sid, "MessageStatus": "failed"}
+    )
+    assert unsigned.status_code == 403
+    assert callback(twilio, "not-a-sid", "delivered") == 400
+    assert callback(twilio, sent_sid, "") == 400
+    assert delivery(session, sent_sid) == "queued"
