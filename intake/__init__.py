@@ -51,6 +51,8 @@ def create_app(test_config: Config | Mapping[str, Any] | None = None) -> Flask:
 
     escalator = Escalator(db.sessions(app), Mailer.from_config(config))
     app.extensions["intake.hotline"] = Hotline(config, escalator=escalator)
+    # `intake worker` retries alert mails an SMTP outage held back.
+    app.extensions.setdefault("intake.sweeps", []).append(escalator.sweep)
     app.register_blueprint(sms_bp)
     admin.init_app(app, config)
     app.add_url_rule("/healthz", "healthz", _healthz)

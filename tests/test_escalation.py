@@ -381,3 +381,22 @@ def test_intake_send_alerts_needs_smtp(runner: FlaskCliRunner) -> None:
 
     assert result.exit_code != 0
     assert "INTAKE_SMTP_URL" in result.output
+
+
+def test_intake_worker_retries_alert_mails(
+    mail_app: Flask, hotline: Twilio, smtp: SmtpServer, look: Session, partners: dict[str, Any]
+) -> None:
+    from intake.messaging.worker import Worker
+
+    smtp.stop()
+    hotline.sms(FIRE, sender=SENDER)
+    assert escalator(mail_app).drain()
+    smtp.start()
+    look.execute(update(AlertMail).values(next_attempt_at=utcnow() - timedelta(seconds=1)))
+    look.commit()
+
+    worker = Worker(db.sessions(mail_app), mail_app.extensions["intake.sweeps"])
+
+    assert worker.run_once() == 2
+    assert worker.run_once() == 0
+    assert smtp.inbox.recipients == ["ana@monitors.example", "ben@monitors.example"]

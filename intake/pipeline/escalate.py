@@ -348,6 +348,12 @@ class Escalator:
                 self._thread.start()
             self._wake.notify_all()
 
+    def sweep(self, session: Session) -> int:
+        """One retry round for `intake worker`: mail what is due now; returns mails sent."""
+        if self.mailer is None:
+            return 0
+        return send_pending_alerts(session, self.mailer, utcnow())
+
     def drain(self, timeout: float = 30.0) -> bool:
         """Wait until every kick so far has been handled (tests; a clean shutdown)."""
         with self._wake:
