@@ -197,7 +197,7 @@ def test_open_case_from_report_then_verify_and_remedy(
         "check_back.started",
     ]
     html = client.get(f"{BASE_URL}{case_page}").get_data(as_text=True)
-    assert "remedy.complete" in html
+    assert "All remedy items done" in html
     # The worker who reported it is asked whether it really happened.
     survey = session.scalar(select(Outbox).where(Outbox.kind == OutboxKind.SURVEY))
     assert survey is not None

@@ -81,3 +81,26 @@ ROLES = {
 def choices(labels: Mapping[Any, LazyString]) -> list[tuple[str, LazyString]]:
     """(value, label) pairs for a select field."""
     return [(str(value), label) for value, label in labels.items()]
+
+# Twilio's delivery statuses, as monitors read them on a reply.
+DELIVERY = {
+    "queued": _l("queued"),
+    "sending": _l("sending"),
+    "sent": _l("sent"),
+    "delivered": _l("delivered"),
+    "undelivered": _l("not delivered"),
+    "failed": _l("failed: not sent"),
+}
+
+# The case timeline's steps (the audit log's actions), as monitors read them.
+TIMELINE = {
+    "case.open": _l("Case opened"),
+    "case.attach": _l("Report added"),
+    "case.verification": _l("Verification recorded"),
+    "remedy.add": _l("Remedy item agreed"),
+    "remedy.update": _l("Remedy item updated"),
+    "remedy.complete": _l("All remedy items done"),
+    "remedy.reopened": _l("Reopened: a worker says it is not fixed"),
+    "check_back.started": _l("Workers asked whether it is fixed"),
+    "case.close": _l("Case closed"),
+}

@@ -31,7 +31,7 @@ from intake.admin.queue import QueueFilters, queue_counts, triage_page
 from intake.admin.report_view import ReportDetail, load_report
 from intake.config import Config
 from intake.db import get_session
-from intake.messaging.outbox import BadBody, CannotReach, failed_for_report
+from intake.messaging.outbox import BadBody, CannotReach
 from intake.models import Factory, ReportStatus, Role, User
 from intake.pipeline.analyze import WITHHELD
 from intake.pipeline.originals import OriginalGone, OriginalNotAllowed
@@ -76,7 +76,7 @@ def report(report_id: int) -> str:
         statuses=labels.REPORT_STATUS,
         may_read_original=person.role.value in _config().original_text_roles,
         withheld=WITHHELD,
-        failed=failed_for_report(db, report_id),
+        delivery=labels.DELIVERY,
     )
 
 
