@@ -338,6 +338,61 @@ def user_create(email: str, name: str, role: str, partner_name: str | None, pass
     click.echo(f"created account {created.id} ({role}); TOTP is enrolled at first sign-in")
 
 
+@main.command("export")
+@click.option("--month", required=True, help="The month to export, e.g. 2026-10.")
+@click.option("--buyer", default=None, help="Only the factories and brands of this buyer.")
+@click.option(
+    "--format", "kind", type=click.Choice(["csv", "xlsx", "json"]), default="csv",
+    show_default=True,
+)
+@click.option("--out", type=click.Path(file_okay=False), default=".", show_default=True)
+@click.option("--records", is_flag=True, help="Add the record-level table (one row a report).")
+@click.option("--text", is_flag=True, help="Add redacted texts to the record-level table.")
+@click.option("--no-report", is_flag=True, help="Tables only: no HTML/PDF report or charts.")
+@click.option("--no-pdf", is_flag=True, help="The HTML report without its PDF.")
+def export_command(
+    month: str,
+    buyer: str | None,
+    kind: str,
+    out: str,
+    records: bool,
+    text: bool,
+    no_report: bool,
+    no_pdf: bool,
+) -> None:
+    """Write a month's anonymised counts (and buyer report) with a manifest; see the README."""
+    from intake.exports import ExportError, ExportParams, LeakFound, Month, export
+
+    app: Flask = current_app
+    config: Config = app.config["INTAKE"]
+    with click.progressbar(length=1, label="exporting") as bar:
+
+        def progress(done: int, total: int) -> None:
+            bar.length = total
+            bar.update(done - bar.pos)
+
+        try:
+            params = ExportParams(
+                month=Month.parse(month),
+                out_dir=Path(out),
+                buyer=buyer,
+                format=kind,
+                records=records,
+                text=text,
+                report=not no_report,
+                pdf=not no_pdf,
+                k=config.export_k,
+            )
+            result = export(sessions(app)(), params, progress)
+        except (ExportError, LeakFound) as error:
+            raise click.ClickException(str(error)) from error
+    click.echo(f"wrote {result.folder}")
+    for name in result.files:
+        click.echo(f"  {name}")
+    for note in result.notes:
+        click.echo(note)
+
+
 @main.group()
 def model() -> None:
     """The category classifier that learns from monitors' corrections."""

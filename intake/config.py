@@ -66,6 +66,8 @@ class Config:
     # smtp+starttls://user:password@host:587. Empty: alerts are recorded but not mailed.
     smtp_url: str = ""
     mail_from: str = ""
+    # Exports show counts of reports or workers below this as "<k" (and hide complements).
+    export_k: int = 5
     # Check-back surveys: at most this many per worker in any 30 days, answers accepted (and
     # contacts kept after a case closes) for the window.
     checkback_max_per_month: int = 2
@@ -140,6 +142,8 @@ class Config:
             values["max_body_bytes"] = int(env["INTAKE_MAX_BODY_BYTES"])
         if "INTAKE_DATABASE_TIMEOUT" in env:
             values["database_timeout"] = float(env["INTAKE_DATABASE_TIMEOUT"])
+        if "INTAKE_EXPORT_K" in env:
+            values["export_k"] = int(env["INTAKE_EXPORT_K"])
         if "INTAKE_CHECKBACK_MAX_PER_MONTH" in env:
             values["checkback_max_per_month"] = int(env["INTAKE_CHECKBACK_MAX_PER_MONTH"])
         if "INTAKE_CHECKBACK_WINDOW_DAYS" in env:
@@ -195,6 +199,9 @@ class Config:
                 raise ConfigError(f"INTAKE_SMTP_URL: the scheme must be one of {schemes}")
             if "@" not in self.mail_from:
                 raise ConfigError("missing INTAKE_MAIL_FROM: the address alerts are sent from")
+        if self.export_k < 3:
+            # With k = 2 the label "<2" itself says "1".
+            raise ConfigError("INTAKE_EXPORT_K: must be at least 3")
         if self.purge_twilio_logs and not self.twilio_account_sid:
             raise ConfigError("INTAKE_PURGE_TWILIO_LOGS needs TWILIO_ACCOUNT_SID")
         if self.checkback_max_per_month < 0:

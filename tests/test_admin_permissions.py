@@ -29,7 +29,7 @@ from admin_support import BASE_URL, World, browser, build_world, csrf, sign_in
 # Routes that only sign a person in or out, or set the language: open to everyone by design.
 PUBLIC = {"admin.login", "admin.code", "admin.enrol", "admin.language", "admin.logout"}
 # Who may use each route at all (the partner scope is checked separately).
-STAFF_ONLY = {"admin.partners", "admin.buyers", "admin.routing"}
+STAFF_ONLY = {"admin.partners", "admin.buyers", "admin.exports", "admin.routing"}
 ADMIN_ONLY = {
     "admin.users",
     "admin.audit_log",

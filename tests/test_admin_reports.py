@@ -208,3 +208,26 @@ def test_open_case_from_report_then_verify_and_remedy(
 def test_persistent_issues_view(app: Flask, world: World) -> None:
     page = sign_in(app, world.coordinator).get(f"{BASE_URL}/admin/persistent")
     assert page.status_code == 200
+
+
+def test_coordinator_downloads_the_monthly_export(
+    app: Flask, world: World, session: Session
+) -> None:
+    import io
+    import zipfile
+
+    client = sign_in(app, world.coordinator)
+    month = session.get(Report, world.report_a).created_at.strftime("%Y-%m")
+    answer = post_form(
+        client, "/admin/exports", "/admin/exports", {"month": month, "format": "json", "buyer": ""}
+    )
+    assert answer.status_code == 200
+    assert answer.mimetype == "application/zip", answer.get_data(as_text=True).split("<main>")[-1][
+        :600
+    ]
+    names = zipfile.ZipFile(io.BytesIO(answer.data)).namelist()
+    assert any(name.endswith("manifest.json") for name in names)
+    event = session.scalar(select(AuditEvent).where(AuditEvent.action == "export"))
+    assert event is not None
+    assert event.user_id == world.coordinator.id
+    assert event.detail["via"] == "admin"

@@ -165,3 +165,13 @@ class RoutePreviewForm(FlaskForm):
     factory_id = SelectField(_l("Factory"), coerce=str, validators=[Optional()])
     language = SelectField(_l("Language"), coerce=str, validators=[Optional()])
     categories = SelectMultipleField(_l("Categories"), coerce=str, validators=[Optional()])
+
+
+class ExportForm(FlaskForm):
+    month = StringField(_l("Month (YYYY-MM)"), validators=[DataRequired(), Length(min=7, max=7)])
+    buyer = SelectField(_l("Public buyer"), coerce=str)
+    format = SelectField(
+        _l("Format"), choices=[("csv", "CSV"), ("xlsx", "Excel (XLSX)"), ("json", "JSON")]
+    )
+    records = BooleanField(_l("Include the record-level table"))
+    text = BooleanField(_l("Include redacted message text (second redaction pass)"))
