@@ -196,6 +196,13 @@ class Report(Base):
             postgresql_where=sql_text("merged_into_id IS NULL"),
             sqlite_where=sql_text("merged_into_id IS NULL"),
         ),
+        # The duplicates listed on a report's page.
+        Index(
+            "ix_report_merged_into_id",
+            "merged_into_id",
+            postgresql_where=sql_text("merged_into_id IS NOT NULL"),
+            sqlite_where=sql_text("merged_into_id IS NOT NULL"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -247,11 +254,15 @@ class ReportCategory(Base):
     """A taxonomy code on a report, with the score and evidence that put it there."""
 
     __tablename__ = "report_category"
-    __table_args__ = (UniqueConstraint("report_id", "code"),)
+    __table_args__ = (
+        UniqueConstraint("report_id", "code"),
+        # The queue's category counts read a code's reports newest first from this index.
+        Index("ix_report_category_code_report_id", "code", "report_id"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     report_id: Mapped[int] = mapped_column(ForeignKey("report.id", ondelete="CASCADE"))
-    code: Mapped[str] = mapped_column(String(32), index=True)
+    code: Mapped[str] = mapped_column(String(32))
     score: Mapped[float] = mapped_column(Float, default=0.0)
     evidence: Mapped[list[str]] = mapped_column(JSON, default=list)
     # "analysis" until a monitor confirms or corrects it.

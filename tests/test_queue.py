@@ -13,10 +13,10 @@ import pytest
 from sqlalchemy import event, select
 from sqlalchemy.orm import Session
 
+from intake.admin.access import Viewer
 from intake.admin.queue import (
     QueueFilters,
     QueueRow,
-    Viewer,
     queue_counts,
     triage_page,
 )
@@ -347,6 +347,18 @@ def test_a_malformed_cursor_gives_the_first_page(
     assert codes(page.rows) == [first.code]
 
 
+def test_a_cursor_from_other_filters_starts_the_queue_again(
+    world: World, session: Session
+) -> None:
+    world.report(urgent=True)
+    calm = world.report()
+    cursor = triage_page(session, ADMIN, QueueFilters(), limit=1).next_cursor
+
+    page = triage_page(session, ADMIN, QueueFilters(urgent=False), cursor, limit=1)
+
+    assert codes(page.rows) == [calm.code]
+
+
 def test_request_arguments_parse_leniently() -> None:
     garbage = {
         "status": "deleted",
@@ -528,3 +540,39 @@ def test_the_report_page_has_the_thread_and_everything_around_it(
     assert merged.merged_into.code == report.code
     assert not merged.other_codes
     assert load_report(session, ADMIN, 10**8) is None
+
+
+def test_the_category_facet_summarises_the_top_of_the_queue(
+    world: World, session: Session, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for n in range(5):
+        world.report(at=T0 + timedelta(minutes=n), categories=("wages",))
+    for n in range(3):
+        world.report(at=T0 - timedelta(days=1, minutes=n), categories=("child_labour",))
+    world.report(urgent=True, at=T0 - timedelta(days=9), categories=("forced_labour",))
+
+    exact = queue_counts(session, ADMIN, QueueFilters(category="wages"))
+    assert exact.categories_window is None
+    assert [(code, count.value) for code, count in exact.categories] == [
+        ("wages", 5), ("child_labour", 3), ("forced_labour", 1),
+    ]
+
+    monkeypatch.setattr("intake.admin.queue.CATEGORY_WINDOW", 4)
+    top = queue_counts(session, ADMIN, QueueFilters())
+    assert top.categories_window == 4
+    assert [(code, count.value) for code, count in top.categories] == [
+        ("wages", 3), ("forced_labour", 1),
+    ]
+
+
+def test_with_a_search_only_the_total_and_urgent_are_counted(
+    world: World, session: Session
+) -> None:
+    world.report(text="the canteen food is spoiled", urgent=True)
+    world.report(text="spoiled rice again")
+    world.report(text="no pay")
+
+    counts = queue_counts(session, ADMIN, QueueFilters(q="spoiled"))
+
+    assert (counts.total.value, counts.urgent.value) == (2, 1)
+    assert (counts.statuses, counts.categories, counts.partners) == ({}, [], [])

@@ -22,7 +22,7 @@ class Viewer:
 
     user_id: int
     role: Role
-    partner_id: int | None
+    partner_id: int | None = None
     name: str = ""
     locale: str = "en"
 

@@ -22,7 +22,7 @@ import weakref
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta
-from typing import Any, Protocol
+from typing import Any
 
 from sqlalchemy import (
     Column,
@@ -33,6 +33,7 @@ from sqlalchemy import (
     Select,
     Table,
     Text,
+    bindparam,
     case,
     false,
     func,
@@ -45,6 +46,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session
 
+from intake.admin.access import Viewer
 from intake.models import (
     Direction,
     Factory,
@@ -61,7 +63,9 @@ from intake.pipeline.types import CATEGORY_CODES
 PAGE_SIZE = 50
 MAX_PAGE_SIZE = 200
 # Facet counts stop here: "1,000+" tells a monitor as much as 734,512 and costs far less.
-COUNT_CAP = 1000
+COUNT_CAP = 250
+# The category facet summarises the top of the queue, not all of it (see _category_counts).
+CATEGORY_WINDOW = 500
 SNIPPET_LENGTH = 140
 MAX_QUERY_LENGTH = 100
 # The statuses after "new" in the queue's order; closed only when asked for.
@@ -74,29 +78,7 @@ MESSAGE_FTS = Table("message_fts", MetaData(), Column("rowid", Integer), Column(
 TRIGRAM = 3
 
 
-class Scope(Protocol):
-    """Who is looking: anything with these three attributes (the admin's signed-in viewer)."""
-
-    @property
-    def user_id(self) -> int: ...
-
-    @property
-    def role(self) -> Role: ...
-
-    @property
-    def partner_id(self) -> int | None: ...
-
-
-@dataclass(frozen=True)
-class Viewer:
-    """A person as the queries see them: a monitor reaches only their own partner's reports."""
-
-    user_id: int
-    role: Role
-    partner_id: int | None = None
-
-
-def scope_condition(viewer: Scope) -> ColumnElement[bool]:
+def scope_condition(viewer: Viewer) -> ColumnElement[bool]:
     """The reports `viewer` may reach: all for staff, their partner's only for a monitor."""
     if viewer.role in (Role.ADMIN, Role.COORDINATOR):
         return true()
@@ -243,6 +225,8 @@ class Counts:
     categories: list[tuple[str, Count]]  # largest first, zero counts left out
     partners: list[tuple[int | None, str | None, Count]]  # (id, name, count); None: unrouted
     cap: int = COUNT_CAP
+    # When set, `categories` counts only the first this-many reports of the queue.
+    categories_window: int | None = None
 
 
 # --- the page -------------------------------------------------------------------------------
@@ -267,7 +251,7 @@ class _Key:
 
 def triage_page(
     session: Session,
-    viewer: Scope,
+    viewer: Viewer,
     filters: QueueFilters,
     after: str | None = None,
     limit: int = PAGE_SIZE,
@@ -277,8 +261,11 @@ def triage_page(
     key = _decode(after)
     conditions = _conditions(session, viewer, filters)
     found: list[tuple[datetime, int, _Segment]] = []
+    segments = _segments(filters)
+    if key is not None and (key.urgent, key.new) not in {(s.urgent, s.new) for s in segments}:
+        key = None  # a cursor from other filters: start again rather than show nothing
     started = key is None
-    for segment in _segments(filters):
+    for segment in segments:
         if not started:
             if (segment.urgent, segment.new) != (key.urgent, key.new):  # type: ignore[union-attr]
                 continue
@@ -323,7 +310,7 @@ def _read_segment(
     for status in segment.statuses:
         query = (
             select(Report.created_at, Report.id)
-            .where(Report.urgent == segment.urgent, Report.status == status, *conditions)
+            .where(*_cell_key(segment.urgent, status), *conditions)
             .order_by(Report.created_at.desc(), Report.id.desc())
             .limit(limit)
         )
@@ -340,7 +327,7 @@ def _read_segment(
 
 
 def _conditions(
-    session: Session, viewer: Scope, filters: QueueFilters
+    session: Session, viewer: Viewer, filters: QueueFilters
 ) -> list[ColumnElement[bool]]:
     """Scope and filters except urgent and status (the segments carry those)."""
     conditions: list[ColumnElement[bool]] = [
@@ -551,60 +538,143 @@ def _decode(cursor: str | None) -> _Key | None:
 
 
 def queue_counts(
-    session: Session, viewer: Scope, filters: QueueFilters, cap: int = COUNT_CAP
+    session: Session, viewer: Viewer, filters: QueueFilters, cap: int = COUNT_CAP
 ) -> Counts:
     """Facet counts: per status, urgent, per category and per partner, each capped at `cap`.
 
     Each facet keeps every other filter and drops its own (so a monitor sees what choosing
-    another value would give). A count reads at most cap + 1 index entries: exact counts of a
-    broad filter over a million reports would cost a full scan per facet on every page view.
+    another value would give). Exact counts of a broad filter over a million reports would
+    cost a scan per facet on every page view; instead every count is built from *cells*, one
+    (urgent, status) pair each, read from the queue's index as a range of at most cap + 1
+    entries: one statement for the status×urgent grid, one for the partners. Categories are
+    counted over the first CATEGORY_WINDOW reports of the queue (exact when it is shorter).
+    With a search (`q`) only the total and the urgent count are given (see _search_counts).
     """
-    total = _capped(session, _matching(session, viewer, filters), cap)
-    without_status = replace(filters, status=None)
-    statuses = {
-        status: _capped(
-            session, _matching(session, viewer, replace(without_status, status=status)), cap
-        )
+    others = _conditions(session, viewer, filters)
+    urgencies = (True, False) if filters.urgent is None else (filters.urgent,)
+    statuses = filters.statuses
+    if filters.q is not None:
+        return _search_counts(session, others, urgencies, statuses, cap)
+    grid_cells = [(urgent, status) for urgent in (True, False) for status in ReportStatus]
+    grid = dict(zip(grid_cells, _scalars(session, [
+        _cell(others, urgent, status, cap) for urgent, status in grid_cells
+    ]), strict=True))
+    by_status = {
+        status: _sum([grid[urgent, status] for urgent in urgencies], cap)
         for status in ReportStatus
     }
-    urgent = _capped(session, _matching(session, viewer, replace(filters, urgent=True)), cap)
-    without_category = replace(filters, category=None)
-    base = _matching(session, viewer, without_category)
-    categories = []
-    for code in CATEGORY_CODES:
-        query = base.join(ReportCategory, ReportCategory.report_id == Report.id).where(
-            ReportCategory.code == code
-        )
-        count = _capped(session, query, cap)
+    total = _sum([grid[urgent, status] for urgent in urgencies for status in statuses], cap)
+    urgent = _sum([grid[True, status] for status in statuses], cap)
+
+    cells = [(u, s) for u in urgencies for s in statuses]
+    without_partner = _conditions(session, viewer, replace(filters, partner_id=None))
+    partners = list(_partners(session, viewer))
+    values = _scalars(session, [
+        _cell([*without_partner, _partner_is(partner_id)], u, s, cap)
+        for partner_id, _ in partners
+        for u, s in cells
+    ])
+    by_partner = []
+    for n, (partner_id, name) in enumerate(partners):
+        count = _sum(values[n * len(cells) : (n + 1) * len(cells)], cap)
         if count.value:
-            categories.append((code, count))
-    categories.sort(key=lambda item: -item[1].value)
-    partners = []
-    for partner_id, name in _partners(session, viewer):
-        query = _matching(session, viewer, replace(filters, partner_id=None)).where(
-            Report.partner_id.is_(None) if partner_id is None else Report.partner_id == partner_id
-        )
-        count = _capped(session, query, cap)
-        if count.value:
-            partners.append((partner_id, name, count))
-    return Counts(total, statuses, urgent, categories, partners, cap)
+            by_partner.append((partner_id, name, count))
+
+    categories, sampled = _category_counts(session, viewer, replace(filters, category=None))
+    return Counts(total, by_status, urgent, categories, by_partner, cap, sampled)
 
 
-def _matching(session: Session, viewer: Scope, filters: QueueFilters) -> Select[Any]:
-    query = select(literal(1)).select_from(Report).where(*_conditions(session, viewer, filters))
-    if filters.urgent is not None:
-        query = query.where(Report.urgent == filters.urgent)
-    return query.where(Report.status.in_(filters.statuses))
+def _search_counts(
+    session: Session,
+    conditions: list[ColumnElement[bool]],
+    urgencies: tuple[bool, ...],
+    statuses: tuple[ReportStatus, ...],
+    cap: int,
+) -> Counts:
+    """With a search, only the total and the urgent count: every facet cell would search
+    again, and a rare word makes each of them read its whole index range (seconds at 1M)."""
+    cells = [(u, s) for u in urgencies for s in statuses]
+    values = dict(zip(cells, _scalars(session, [
+        _cell(conditions, u, s, cap) for u, s in cells
+    ]), strict=True))
+    total = _sum(values.values(), cap)
+    urgent = _sum([values[u, s] for u, s in cells if u], cap)
+    return Counts(total, {}, urgent, [], [], cap, None)
 
 
-def _capped(session: Session, query: Select[Any], cap: int) -> Count:
-    value = session.execute(
-        select(func.count()).select_from(query.limit(cap + 1).subquery())
-    ).scalar_one()
+def _cell(
+    conditions: list[ColumnElement[bool]], urgent: bool, status: ReportStatus, cap: int
+) -> Select[Any]:
+    # Equality on both leading columns of ix_report_queue: an index range, stopped at cap + 1.
+    return (
+        select(literal(1))
+        .select_from(Report)
+        .where(*_cell_key(urgent, status), *conditions)
+        .limit(cap + 1)
+    )
+
+
+def _cell_key(urgent: bool, status: ReportStatus) -> tuple[ColumnElement[bool], ...]:
+    """urgent = .. AND status = .., written into the SQL as constants, not parameters.
+
+    PostgreSQL caches a generic plan for a statement psycopg prepared; with parameters that
+    plan cannot know that (urgent, new) holds a few rows and (calm, closed) most of them, and
+    scans the table for both.
+    """
+    return (
+        Report.urgent == bindparam(None, urgent, Report.urgent.type, literal_execute=True),
+        Report.status == bindparam(None, status, Report.status.type, literal_execute=True),
+    )
+
+
+def _category_counts(
+    session: Session, viewer: Viewer, filters: QueueFilters
+) -> tuple[list[tuple[str, Count]], int | None]:
+    """Categories of the first CATEGORY_WINDOW reports of the queue, and the window if cut.
+
+    Capped counts per category would probe a report per category row, a dozen codes deep;
+    the top of the queue, in the order monitors work through it, is what this facet is for.
+    """
+    conditions = _conditions(session, viewer, filters)
+    ids: list[int] = []
+    for segment in _segments(filters):
+        ids += [row[1] for row in _read_segment(
+            session, segment, conditions, None, CATEGORY_WINDOW + 1 - len(ids)
+        )]
+        if len(ids) > CATEGORY_WINDOW:
+            break
+    sampled = CATEGORY_WINDOW if len(ids) > CATEGORY_WINDOW else None
+    ids = ids[:CATEGORY_WINDOW]
+    counted = session.execute(
+        select(ReportCategory.code, func.count())
+        .where(ReportCategory.report_id.in_(ids))
+        .group_by(ReportCategory.code)
+    ).all() if ids else []
+    ranked = sorted(counted, key=lambda row: (-row[1], row[0]))
+    return [(code, Count(count)) for code, count in ranked], sampled
+
+
+def _partner_is(partner_id: int | None) -> ColumnElement[bool]:
+    return Report.partner_id.is_(None) if partner_id is None else Report.partner_id == partner_id
+
+
+def _scalars(session: Session, cells: list[Select[Any]]) -> list[int]:
+    """The row count of each capped query, all in one statement."""
+    if not cells:
+        return []
+    counts = [
+        select(func.count()).select_from(cell.subquery()).scalar_subquery() for cell in cells
+    ]
+    return [int(value) for value in session.execute(select(*counts)).one()]
+
+
+def _sum(values: Iterable[int], cap: int) -> Count:
+    # Each cell stops at cap + 1, so the sum passes cap exactly when the true total does.
+    value = sum(values)
     return Count(min(value, cap), value > cap)
 
 
-def _partners(session: Session, viewer: Scope) -> Iterable[tuple[int | None, str | None]]:
+def _partners(session: Session, viewer: Viewer) -> Iterable[tuple[int | None, str | None]]:
     if viewer.role == Role.MONITOR:
         if viewer.partner_id is None:
             return []
@@ -625,7 +695,6 @@ __all__ = [
     "QueueFilters",
     "QueuePage",
     "QueueRow",
-    "Scope",
     "Viewer",
     "queue_counts",
     "scope_condition",

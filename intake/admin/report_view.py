@@ -14,7 +14,8 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session, aliased
 
-from intake.admin.queue import Scope, scope_condition
+from intake.admin.access import Viewer
+from intake.admin.queue import scope_condition
 from intake.models import (
     Case,
     CaseStatus,
@@ -120,7 +121,7 @@ class ReportDetail:
         return self.other_reporters > 0
 
 
-def load_report(session: Session, viewer: Scope, report_id: int) -> ReportDetail | None:
+def load_report(session: Session, viewer: Viewer, report_id: int) -> ReportDetail | None:
     """The report `report_id` as `viewer` may see it, or None if missing or out of reach."""
     assignee = aliased(User)
     target = aliased(Report)
@@ -245,7 +246,7 @@ def _notes(session: Session, report_id: int) -> list[NoteDetail]:
     return [NoteDetail(*row) for row in rows]
 
 
-def _duplicates(session: Session, viewer: Scope, report_id: int) -> list[LinkedReport]:
+def _duplicates(session: Session, viewer: Viewer, report_id: int) -> list[LinkedReport]:
     rows = session.execute(
         select(Report.id, Report.code, Report.created_at)
         .where(Report.merged_into_id == report_id, scope_condition(viewer))
