@@ -44,10 +44,15 @@ def create_app(test_config: Config | Mapping[str, Any] | None = None) -> Flask:
     db.init_app(app, config.database_url, config.database_timeout)
 
     from intake import admin
+    from intake.mail import Mailer
+    from intake.pipeline.escalate import Escalator
     from intake.pipeline.hotline import Hotline
     from intake.sms.views import bp as sms_bp
 
-    app.extensions["intake.hotline"] = Hotline(config)
+    escalator = Escalator(db.sessions(app), Mailer.from_config(config))
+    app.extensions["intake.hotline"] = Hotline(config, escalator=escalator)
+    # `intake worker` retries alert mails an SMTP outage held back.
+    app.extensions.setdefault("intake.sweeps", []).append(escalator.sweep)
     app.register_blueprint(sms_bp)
     admin.init_app(app, config)
     app.add_url_rule("/healthz", "healthz", _healthz)

@@ -291,6 +291,21 @@ def reconcile(since: int, delete: bool | None) -> None:
     )
 
 
+@main.command("send-alerts")
+def send_alerts() -> None:
+    """Mail every urgent alert that is due (the worker does this periodically; cron can too)."""
+    from intake.mail import Mailer
+    from intake.models import utcnow
+    from intake.pipeline.escalate import send_pending_alerts
+
+    app: Flask = current_app
+    mailer = Mailer.from_config(app.config["INTAKE"])
+    if mailer is None:
+        raise click.ClickException("INTAKE_SMTP_URL is not set: alerts cannot be mailed")
+    with sessions(app)() as session:
+        click.echo(f"sent {send_pending_alerts(session, mailer, utcnow())} alert mails")
+
+
 @main.group()
 def user() -> None:
     """Admin accounts."""

@@ -27,6 +27,8 @@ INSTANCE_DIR = Path(__file__).resolve().parents[1] / "instance"
 # The secrets that production must be given; development generates throwaway ones.
 SECRETS = ("secret_key", "pseudonym_pepper", "contact_keys", "text_keys", "twilio_auth_token")
 
+SMTP_SCHEMES = ("smtp", "smtps", "smtp+starttls")
+
 
 class ConfigError(RuntimeError):
     """The environment does not describe a service that can safely start."""
@@ -60,6 +62,10 @@ class Config:
     factory_code_pattern: str = DEFAULT_FACTORY_CODE_PATTERN
     model_path: str = ""
     log_level: str = "INFO"
+    # Where urgent alerts are mailed from: smtp://host:port, smtps://..., or
+    # smtp+starttls://user:password@host:587. Empty: alerts are recorded but not mailed.
+    smtp_url: str = ""
+    mail_from: str = ""
     # Exports show counts of reports or workers below this as "<k" (and hide complements).
     export_k: int = 5
     # Check-back surveys: at most this many per worker in any 30 days, answers accepted (and
@@ -121,6 +127,8 @@ class Config:
             "public_url": env.get("INTAKE_PUBLIC_URL", ""),
             "model_path": env.get("INTAKE_MODEL_PATH", ""),
             "log_level": env.get("INTAKE_LOG_LEVEL", "INFO"),
+            "smtp_url": env.get("INTAKE_SMTP_URL", ""),
+            "mail_from": env.get("INTAKE_MAIL_FROM", ""),
         }
         if "INTAKE_LANGUAGES" in env:
             values["languages"] = _split(env["INTAKE_LANGUAGES"])
@@ -185,6 +193,13 @@ class Config:
             # Behind a TLS proxy the app cannot know the URL Twilio signed: every SMS would
             # get 403, and Twilio does not redeliver.
             raise ConfigError("missing INTAKE_PUBLIC_URL: the URL Twilio calls, e.g. https://...")
+        if self.smtp_url:
+            scheme = self.smtp_url.partition("://")[0]
+            if scheme not in SMTP_SCHEMES:
+                schemes = ", ".join(SMTP_SCHEMES)
+                raise ConfigError(f"INTAKE_SMTP_URL: the scheme must be one of {schemes}")
+            if "@" not in self.mail_from:
+                raise ConfigError("missing INTAKE_MAIL_FROM: the address alerts are sent from")
         if self.export_k < 3:
             # With k = 2 the label "<2" itself says "1".
             raise ConfigError("INTAKE_EXPORT_K: must be at least 3")

@@ -687,3 +687,66 @@ class AuditEvent(Base):
 
     def __repr__(self) -> str:
         return f"<AuditEvent {self.id} {self.action}>"
+
+
+class AlertMailStatus(enum.StrEnum):
+    PENDING = "pending"
+    # Claimed by one sender: nobody else mails this address for this alert meanwhile.
+    SENDING = "sending"
+    SENT = "sent"
+    # Gave up after many attempts: a person must look (the log says which alert).
+    FAILED = "failed"
+
+
+class Alert(Base):
+    """A report that turned urgent: its partner's on-call contacts must be mailed at once.
+
+    Written in the same transaction as the message that made the report urgent, so that an
+    SMTP outage (or a crash right after Twilio's 200) can delay the mail but never lose it.
+    """
+
+    __tablename__ = "alert"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    report_id: Mapped[int] = mapped_column(ForeignKey("report.id", ondelete="CASCADE"), index=True)
+    # Category codes of the message that made the report urgent: never its words.
+    reasons: Mapped[list[str]] = mapped_column(JSON, default=list)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # When its recipients were chosen (the on-call contacts at that moment).
+    planned_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # When every recipient had their mail (or given up on); unsent alerts have none.
+    done_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
+
+    report: Mapped[Report] = relationship()
+    mails: Mapped[list[AlertMail]] = relationship(
+        back_populates="alert", order_by="AlertMail.id", cascade="all, delete-orphan"
+    )
+
+    def __repr__(self) -> str:
+        return f"<Alert {self.id}>"
+
+
+class AlertMail(Base):
+    """One alert's mail to one address: unique, so nobody is mailed the same alert twice."""
+
+    __tablename__ = "alert_mail"
+    __table_args__ = (UniqueConstraint("alert_id", "email"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    alert_id: Mapped[int] = mapped_column(ForeignKey("alert.id", ondelete="CASCADE"))
+    contact_id: Mapped[int | None] = mapped_column(ForeignKey("contact.id", ondelete="SET NULL"))
+    email: Mapped[str] = mapped_column(String(254))
+    status: Mapped[AlertMailStatus] = mapped_column(
+        _enum(AlertMailStatus), default=AlertMailStatus.PENDING, index=True
+    )
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # An exception's class name or the SMTP reply code: never an address or a message.
+    last_error: Mapped[str | None] = mapped_column(String(300))
+
+    alert: Mapped[Alert] = relationship(back_populates="mails")
+
+    def __repr__(self) -> str:
+        return f"<AlertMail {self.id} {self.status}>"

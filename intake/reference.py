@@ -15,8 +15,9 @@ from sqlalchemy.orm import Session
 
 from intake import audit
 from intake.db import write_transaction
-from intake.models import Buyer, Contact, Contract, Factory, Partner
+from intake.models import Buyer, Contact, Contract, Factory, Partner, RoutingRule
 from intake.pipeline.identity import Keyring, parse_address
+from intake.pipeline.types import CATEGORY_CODES
 from intake.triage import InvalidChange
 
 if TYPE_CHECKING:
@@ -163,3 +164,75 @@ def add_contract(
         session.flush()
         audit.record(session, "contract.create", user_id=viewer.user_id, target=contract)
     return contract
+
+
+def add_routing_rule(
+    session: Session,
+    viewer: Viewer,
+    *,
+    partner_id: int,
+    hotline: str | None = None,
+    country: str | None = None,
+    factory_id: int | None = None,
+    language: str | None = None,
+    category: str | None = None,
+    priority: int = 100,
+) -> RoutingRule:
+    """A rule sending matching reports to a partner; every process follows it within seconds."""
+    country_code = (country or "").strip().upper() or None
+    conditions: dict[str, str | int | None] = {
+        "hotline": _hotline_number(hotline),
+        "country": country_code,
+        "factory_id": factory_id,
+        "language": (language or "").strip().lower() or None,
+        "category": (category or "").strip() or None,
+    }
+    if all(value is None for value in conditions.values()):
+        # A rule without conditions would take every report from every partner.
+        raise InvalidChange("a rule needs at least one condition")
+    if country_code is not None and not (len(country_code) == 2 and country_code.isalpha()):
+        raise InvalidChange("the country must be a two-letter ISO code")
+    if conditions["category"] is not None and conditions["category"] not in CATEGORY_CODES:
+        raise InvalidChange("no such category")
+    if not 0 <= priority <= 10_000:
+        raise InvalidChange("the priority must be between 0 and 10000")
+    with write_transaction(session):
+        if session.get(Partner, partner_id) is None:
+            raise InvalidChange("no such partner")
+        if factory_id is not None and session.get(Factory, factory_id) is None:
+            raise InvalidChange("no such factory")
+        rule = RoutingRule(partner_id=partner_id, priority=priority, **conditions)
+        session.add(rule)
+        session.flush()
+        audit.record(
+            session,
+            "routing_rule.create",
+            user_id=viewer.user_id,
+            target=rule,
+            partner=partner_id,
+            conditions=sorted(name for name, value in conditions.items() if value is not None),
+        )
+    return rule
+
+
+def set_rule_active(session: Session, viewer: Viewer, rule_id: int, active: bool) -> None:
+    """Switch a routing rule on or off (rules are kept, so the audit log can name them)."""
+    with write_transaction(session):
+        rule = session.get(RoutingRule, rule_id)
+        if rule is None:
+            raise InvalidChange("no such routing rule")
+        rule.active = active
+        audit.record(session, "routing_rule.active", user_id=viewer.user_id, target=rule, on=active)
+
+
+def _hotline_number(text: str | None) -> str | None:
+    """A hotline number as routing compares it (E.164), or None if not given."""
+    if not text or not text.strip():
+        return None
+    try:
+        number = phonenumbers.parse(text.strip(), None)
+    except phonenumbers.NumberParseException:
+        number = None
+    if number is None or not phonenumbers.is_possible_number(number):
+        raise InvalidChange("not a phone number in international form (+...)")
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)

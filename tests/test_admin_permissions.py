@@ -21,6 +21,7 @@ from intake.models import (
     Report,
     Responsible,
     Role,
+    RoutingRule,
 )
 
 from admin_support import BASE_URL, World, browser, build_world, csrf, sign_in
@@ -28,7 +29,7 @@ from admin_support import BASE_URL, World, browser, build_world, csrf, sign_in
 # Routes that only sign a person in or out, or set the language: open to everyone by design.
 PUBLIC = {"admin.login", "admin.code", "admin.enrol", "admin.language", "admin.logout"}
 # Who may use each route at all (the partner scope is checked separately).
-STAFF_ONLY = {"admin.partners", "admin.buyers", "admin.exports"}
+STAFF_ONLY = {"admin.partners", "admin.buyers", "admin.exports", "admin.routing"}
 ADMIN_ONLY = {
     "admin.users",
     "admin.audit_log",
@@ -36,6 +37,7 @@ ADMIN_ONLY = {
     "admin.partner_contact",
     "admin.contact_on_call",
     "admin.buyer_contract",
+    "admin.routing_rule_active",
 }
 
 
@@ -62,7 +64,8 @@ def _ids(app: Flask, world: World) -> dict[str, int]:
             factory = Factory(code="F-9001", name="Invented Plant", partner_id=world.partner_b)
             buyer = Buyer(name="Invented County Council")
             contact = Contact(partner_id=world.partner_b, name="On-call B", email="b@example.org")
-            session.add_all([factory, buyer, contact])
+            rule = RoutingRule(partner_id=world.partner_b, country="VN")
+            session.add_all([factory, buyer, contact, rule])
         return {
             "report_id": world.report_b,
             "case_id": case.id,
@@ -72,6 +75,7 @@ def _ids(app: Flask, world: World) -> dict[str, int]:
             "partner_id": world.partner_b,
             "contact_id": contact.id,
             "buyer_id": buyer.id,
+            "rule_id": rule.id,
         }
 
 

@@ -143,4 +143,11 @@ def _config() -> Config:
     return config
 
 
-from intake.admin import auth, casework, exports, reference, reports  # noqa: E402, F401
+from intake.admin import (  # noqa: E402, F401  (the routes)
+    auth,
+    casework,
+    exports,
+    reference,
+    reports,
+    routing,
+)

@@ -9,13 +9,14 @@ from wtforms import (
     DateField,
     EmailField,
     HiddenField,
+    IntegerField,
     PasswordField,
     SelectField,
     SelectMultipleField,
     StringField,
     TextAreaField,
 )
-from wtforms.validators import DataRequired, Length, Optional
+from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
 
 class LoginForm(FlaskForm):
@@ -137,6 +138,33 @@ class UserForm(FlaskForm):
     role = SelectField(_l("Role"))
     partner_id = SelectField(_l("Partner (monitors only)"), coerce=str)
     password = PasswordField(_l("First password (12 characters or more)"))
+
+
+class RoutingRuleForm(FlaskForm):
+    partner_id = SelectField(_l("Send to partner"), coerce=str, validators=[DataRequired()])
+    hotline = StringField(_l("Hotline number (+country code)"), validators=[Optional()])
+    country = StringField(_l("Country (ISO code)"), validators=[Optional(), Length(max=2)])
+    factory_id = SelectField(_l("Factory"), coerce=str)
+    language = SelectField(_l("Language"), coerce=str)
+    category = SelectField(_l("Category"), coerce=str)
+    priority = IntegerField(
+        _l("Priority (lower wins among equally specific rules)"),
+        default=100,
+        validators=[NumberRange(0, 10_000)],
+    )
+
+
+class RoutePreviewForm(FlaskForm):
+    """The sample report of the preview: read-only, sent by GET, so no CSRF token."""
+
+    class Meta:
+        csrf = False
+
+    hotline = StringField(_l("Hotline number"), validators=[Optional()])
+    country = StringField(_l("Country (ISO code)"), validators=[Optional(), Length(max=2)])
+    factory_id = SelectField(_l("Factory"), coerce=str, validators=[Optional()])
+    language = SelectField(_l("Language"), coerce=str, validators=[Optional()])
+    categories = SelectMultipleField(_l("Categories"), coerce=str, validators=[Optional()])
 
 
 class ExportForm(FlaskForm):

@@ -7,6 +7,7 @@ import re
 import threading
 import time
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -16,7 +17,11 @@ from intake.db import read_existing
 from intake.models import Factory
 from intake.pipeline.analyze import Analyzer, shared_analyzer
 from intake.pipeline.identity import Keyring
+from intake.pipeline.route import Routes
 from intake.pipeline.types import FactoryRef
+
+if TYPE_CHECKING:
+    from intake.pipeline.escalate import Escalator
 
 log = logging.getLogger(__name__)
 
@@ -27,9 +32,17 @@ FACTORY_RECHECK = 5.0
 class Hotline:
     """One per app: built at start-up, shared by every request and thread."""
 
-    def __init__(self, config: Config, analyzer: Analyzer | None = None) -> None:
+    def __init__(
+        self,
+        config: Config,
+        analyzer: Analyzer | None = None,
+        escalator: Escalator | None = None,
+    ) -> None:
         self.config = config
         self.keyring = Keyring(config)
+        self.routes = Routes()
+        # Mails urgent alerts after commit; without one they wait for `intake worker`.
+        self.escalator = escalator
         self._analyzer = analyzer or shared_analyzer(
             config.languages, config.factory_code_pattern, config.model_path or None
         )

@@ -47,9 +47,10 @@ from intake.models import (
 )
 from intake.pipeline.analyze import Analysis, failed_analysis
 from intake.pipeline.codes import codes_in, new_code
+from intake.pipeline.escalate import record_alert
 from intake.pipeline.hotline import Hotline
 from intake.pipeline.identity import parse_address
-from intake.pipeline.route import route
+from intake.pipeline.route import RouteFacts, RoutingTable, route
 from intake.pipeline.thread import ReportRow, find_report
 from intake.pipeline.types import CategoryScore
 from intake.remedy.answers import survey_answer
@@ -101,6 +102,15 @@ _FOLD_REPORT = (
         partner_id=func.coalesce(Report.partner_id, bindparam("partner_id", type_=Integer())),
     )
 )
+# Only the message that flips the flag records an alert, even when two arrive at once.
+_MARK_URGENT = (
+    update(Report)
+    .where(Report.id == bindparam("report_id"), Report.urgent.is_(False))
+    .values(urgent=True)
+)
+_REPORT_CATEGORIES = select(ReportCategory.code).where(
+    ReportCategory.report_id == bindparam("report_id")
+)
 
 
 @dataclass(frozen=True)
@@ -111,6 +121,8 @@ class Receipt:
     reply: str | None
     report_code: str | None
     duplicate: bool = False
+    # The report turned urgent: an alert waits to be mailed once this is committed.
+    alerted: bool = False
 
 
 @dataclass(frozen=True)
@@ -123,9 +135,11 @@ class Prepared:
     original: bytes
     sender_region: str | None
     hotline_region: str | None
+    hotline_number: str  # the number the worker texted, E.164
     command: Keyword | None
     language: str  # what the worker is answered in
     analysis: Analysis | None
+    routes: RoutingTable
     # What the text would answer to a check-back survey; only an open survey makes it one.
     answer: SurveyAnswer | None = None
 
@@ -142,16 +156,21 @@ def receive_sms(
                 # The unique MessageSid decides: a retried delivery fails to insert, and the
                 # next attempt finds what the first one stored.
                 known = _stored(session, sms.sid) if attempt > 1 else None
-                return known or _store(session.connection(), prepared, hotline, now)
+                receipt = known or _store(session.connection(), prepared, hotline, now)
         except IntegrityError:
             log.info("inbound conflict, attempt %d", attempt)
             if attempt == ATTEMPTS:
                 raise
+            continue
+        if receipt.alerted and hotline.escalator is not None:
+            # Committed: the mail may go now, on another thread, while Twilio gets its 200.
+            hotline.escalator.kick()
+        return receipt
     raise AssertionError("unreachable")
 
 
 def prepare(session: Session, sms: InboundSms, hotline: Hotline) -> Prepared:
-    """The CPU-bound half, before any lock: identity, encryption, analysis, one quick read."""
+    """The CPU-bound half, before any lock: identity, encryption, analysis, quick reads."""
     sender, to = parse_address(sms.sender), parse_address(sms.to)
     keyring = hotline.keyring
     pseudonym = keyring.pseudonym(sender)
@@ -159,6 +178,7 @@ def prepare(session: Session, sms: InboundSms, hotline: Hotline) -> Prepared:
     analysis = None
     with session.begin():
         known = session.connection().scalar(_REPORTER_LANGUAGE, {"pseudonym": pseudonym})
+        routes = hotline.routes.table(session.connection())
         language = known or "en"
         try:
             analyzer = hotline.analyzer(session)
@@ -186,9 +206,11 @@ def prepare(session: Session, sms: InboundSms, hotline: Hotline) -> Prepared:
         original=keyring.encrypt_text(sms.body),
         sender_region=sender.region,
         hotline_region=to.region,
+        hotline_number=to.canonical,
         command=command,
         language=language,
         analysis=analysis,
+        routes=routes,
         answer=survey_answer(sms.text, known),
     )
 
@@ -265,8 +287,17 @@ def _store(db: Connection, prepared: Prepared, hotline: Hotline, now: datetime) 
     factory = factory_ids(db, analysis)
     if report is None:
         report = _new_report(db, reporter.id, prepared, factory, now)
+        alerted = report.urgent
     else:
-        fold(db, report, analysis, factory, now)
+        alerted = fold(
+            db,
+            report,
+            analysis,
+            factory,
+            now,
+            hotline=prepared.hotline_number,
+            routes=prepared.routes,
+        )
     message.update(report_id=report.id, **analysed_fields(analysis))
     message_id = _insert_message(db, message)
     if not sms.text.strip() and not sms.num_media:
@@ -282,7 +313,7 @@ def _store(db: Connection, prepared: Prepared, hotline: Hotline, now: datetime) 
         not follow_up,
         report.urgent or analysis.urgent,
     )
-    return Receipt(message_id=message_id, reply=answer, report_code=report.code)
+    return Receipt(message_id=message_id, reply=answer, report_code=report.code, alerted=alerted)
 
 
 @dataclass(frozen=True)
@@ -326,7 +357,15 @@ def _new_report(
 ) -> ReportRow:
     """A report opened by this message, with everything its analysis found."""
     analysis = _analysis(prepared)
-    factory_id, partner_id = factory or (None, None)
+    factory_id, factory_partner_id = factory or (None, None)
+    facts = RouteFacts.of(
+        hotline=prepared.hotline_number,
+        country=prepared.hotline_region,
+        factory_id=factory_id,
+        language=analysis.language.code,
+        categories=analysis.categories,
+        factory_partner_id=factory_partner_id,
+    )
     report = ReportRow(
         id=0,
         code=new_code(),
@@ -334,7 +373,7 @@ def _new_report(
         urgent=analysis.urgent,
         language=analysis.language.code,
         factory_id=factory_id,
-        partner_id=partner_id or route(db, prepared.hotline_region),
+        partner_id=route(db, facts, prepared.routes),
     )
     values = {
         "code": report.code,
@@ -351,6 +390,8 @@ def _new_report(
     db.execute(
         _INSERT_CATEGORIES, _category_rows(report.id, analysis.categorization.categories)
     )
+    if report.urgent:
+        record_alert(db, report.id, analysis.categories, now)
     return report
 
 
@@ -373,11 +414,34 @@ def fold(
     analysis: Analysis,
     factory: tuple[int, int | None] | None,
     now: datetime,
-) -> None:
-    """Fold one message's analysis into its report; a monitor's decision is never overwritten."""
-    factory_id, partner_id = factory or (None, None)
-    if report.partner_id is None and partner_id is None:
-        partner_id = route(db, report.country)
+    *,
+    hotline: str | None = None,
+    routes: RoutingTable | None = None,
+) -> bool:
+    """Fold one message's analysis into its report; a monitor's decision is never overwritten.
+
+    A report still without a partner is routed again with what it now knows (`hotline` is the
+    number texted, if known). Returns whether the report turned urgent (an alert is recorded).
+    """
+    factory_id, factory_partner_id = factory or (None, None)
+    partner_id = None
+    if report.partner_id is None:
+        known = db.scalars(_REPORT_CATEGORIES, {"report_id": report.id})
+        facts = RouteFacts.of(
+            hotline=hotline,
+            country=report.country,
+            factory_id=report.factory_id or factory_id,
+            language=report.language or analysis.language.code,
+            categories={*known, *analysis.categories},
+            factory_partner_id=factory_partner_id if report.factory_id is None else None,
+        )
+        partner_id = route(db, facts, routes)
+    alerted = False
+    if analysis.urgent and not report.urgent:
+        flipped = db.execute(_MARK_URGENT, {"report_id": report.id})
+        if flipped.rowcount == 1:
+            record_alert(db, report.id, analysis.categories, now)
+            alerted = True
     report.urgent = report.urgent or analysis.urgent
     values = {
         "report_id": report.id,
@@ -389,6 +453,7 @@ def fold(
     }
     db.execute(_FOLD_REPORT, values)
     _fold_categories(db, report.id, analysis)
+    return alerted
 
 
 def _fold_categories(db: Connection, report_id: int, analysis: Analysis) -> None:
