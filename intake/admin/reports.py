@@ -32,7 +32,7 @@ from intake.admin.report_view import ReportDetail, load_report
 from intake.config import Config
 from intake.db import get_session
 from intake.messaging.outbox import BadBody, CannotReach
-from intake.models import Factory, ReportStatus, Role, User
+from intake.models import Factory, Partner, ReportStatus, Role, User
 from intake.pipeline.analyze import WITHHELD
 from intake.pipeline.originals import OriginalGone, OriginalNotAllowed
 from intake.pipeline.types import CATEGORY_CODES, DEFAULT_LANGUAGES
@@ -47,11 +47,20 @@ def queue() -> str:
     person = viewer()
     filters = QueueFilters.from_args(request.args)
     page = triage_page(db, person, filters, request.args.get("after"))
-    counts = queue_counts(db, person, filters)
+    # A text search is answered from its index; counting its matches per facet would scan
+    # (seconds at a million reports), so a search shows its results without counts.
+    counts = queue_counts(db, person, filters) if filters.q is None else None
+    partners = (
+        [(p.id, p.name) for p in db.scalars(select(Partner).order_by(Partner.name))]
+        if person.sees_all_partners
+        else []
+    )
     return render_template(
         "admin/queue.html",
         page=page,
         counts=counts,
+        partners=partners,
+        partner_counts={pid: count for pid, _, count in counts.partners} if counts else {},
         filters=filters,
         factories=_factories(db, person),
         report_languages=DEFAULT_LANGUAGES,
