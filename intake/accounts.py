@@ -168,3 +168,18 @@ def _verify(password_hash: str, password: str) -> bool:
         return _hasher.verify(password_hash, password)
     except (VerificationError, InvalidHashError):
         return False
+
+
+def set_active(session: Session, user: User, active: bool, *, actor_id: int) -> None:
+    """Switch an account off (it is signed out at its next request) or on again."""
+    user.active = active
+    audit.record(session, "user.active", user_id=actor_id, target=user, active=active)
+
+
+def reset_second_factor(session: Session, user: User, *, actor_id: int) -> None:
+    """Forget the TOTP secret (a lost phone): the next sign-in enrols a new one."""
+    user.totp_secret = None
+    user.totp_last_step = None
+    user.locked_until = None
+    user.failed_logins = 0
+    audit.record(session, "user.reset_totp", user_id=actor_id, target=user)

@@ -241,3 +241,26 @@ def test_monitor_account_needs_its_partner(app: Flask) -> None:
     partner = add_partner(app, "Partner A")
     monitor = add_account(app, Role.MONITOR, partner_id=partner)
     assert monitor.partner_id == partner
+
+
+def test_admin_switches_an_account_off_and_resets_its_second_factor(
+    app: Flask, admin: Account, session: Session
+) -> None:
+    partner = add_partner(app, "Partner A")
+    monitor = add_account(app, Role.MONITOR, partner_id=partner)
+    theirs = sign_in(app, monitor)
+    assert theirs.get(f"{BASE_URL}/admin/").status_code == 200
+    mine = sign_in(app, admin)
+    token = csrf(mine, f"{BASE_URL}/admin/users")
+    mine.post(f"{BASE_URL}/admin/users/{monitor.id}/deactivate", data={"csrf_token": token})
+    # Signed out at the next request, and cannot sign in again.
+    assert theirs.get(f"{BASE_URL}/admin/").status_code == 302
+    assert _password_step(browser(app), monitor).status_code == 200
+    mine.post(f"{BASE_URL}/admin/users/{monitor.id}/activate", data={"csrf_token": token})
+    mine.post(f"{BASE_URL}/admin/users/{monitor.id}/reset", data={"csrf_token": token})
+    again = _password_step(browser(app), monitor)
+    assert "/admin/login/enrol" in again.headers["Location"]
+    actions = set(
+        session.scalars(select(AuditEvent.action).where(AuditEvent.target_id == monitor.id))
+    )
+    assert {"user.active", "user.reset_totp"} <= actions

@@ -246,7 +246,9 @@ def users() -> str | Response:
             )
             return redirect(url_for("admin.users"))
     found = db.scalars(select(User).options(selectinload(User.partner)).order_by(User.name)).all()
-    return render_template("admin/users.html", users=found, form=form, roles=labels.ROLES)
+    return render_template(
+        "admin/users.html", users=found, form=form, roles=labels.ROLES, action=ActionForm()
+    )
 
 
 @bp.route("/audit")
@@ -268,3 +270,23 @@ def audit_log() -> str:
     events = db.execute(query).all()
     older = events[-1][0].id if len(events) == AUDIT_PAGE else None
     return render_template("admin/audit.html", events=events, older=older, action=action)
+
+
+@bp.route("/users/<int:user_id>/<any(deactivate, activate, reset):change>", methods=["POST"])
+@roles(*ADMINS)
+def user_change(user_id: int, change: str) -> Response:
+    db = get_session()
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    person = viewer()
+    with write_transaction(db):
+        account = db.get(User, user_id)
+        if account is None:
+            abort(404)
+        if account.id == person.user_id:
+            flash(_("You cannot change your own account here."), "error")
+        elif change == "reset":
+            accounts.reset_second_factor(db, account, actor_id=person.user_id)
+        else:
+            accounts.set_active(db, account, change == "activate", actor_id=person.user_id)
+    return redirect(url_for("admin.users"))
