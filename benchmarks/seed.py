@@ -181,7 +181,11 @@ class _Writer:
             if self.connection.execute(
                 "SELECT 1 FROM sqlite_master WHERE name = 'message_fts'"
             ).fetchone():
-                self.connection.execute("INSERT INTO message_fts (message_fts) VALUES ('rebuild')")
+                # Inbound texts only, as the migration's triggers keep it.
+                self.connection.execute(
+                    "INSERT INTO message_fts (rowid, text) "
+                    "SELECT id, text FROM message WHERE direction = 'inbound'"
+                )
             self.connection.execute("COMMIT")
             self.connection.execute("ANALYZE")
         else:

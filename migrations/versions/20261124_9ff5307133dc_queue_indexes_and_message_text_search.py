@@ -20,15 +20,22 @@ from alembic import op
 
 FTS_TABLE = """CREATE VIRTUAL TABLE message_fts USING fts5(
     text, content='message', content_rowid='id', tokenize='trigram')"""
+# Only inbound texts are searched (as the PostgreSQL index below): our own replies need not
+# cost an index write on every SMS. A message's direction never changes.
 FTS_TRIGGERS = [
-    """CREATE TRIGGER message_fts_insert AFTER INSERT ON message BEGIN
+    """CREATE TRIGGER message_fts_insert AFTER INSERT ON message
+    WHEN new.direction = 'inbound' BEGIN
     INSERT INTO message_fts (rowid, text) VALUES (new.id, new.text); END""",
-    """CREATE TRIGGER message_fts_delete AFTER DELETE ON message BEGIN
+    """CREATE TRIGGER message_fts_delete AFTER DELETE ON message
+    WHEN old.direction = 'inbound' BEGIN
     INSERT INTO message_fts (message_fts, rowid, text) VALUES ('delete', old.id, old.text); END""",
-    """CREATE TRIGGER message_fts_update AFTER UPDATE OF text ON message BEGIN
+    """CREATE TRIGGER message_fts_update AFTER UPDATE OF text ON message
+    WHEN old.direction = 'inbound' BEGIN
     INSERT INTO message_fts (message_fts, rowid, text) VALUES ('delete', old.id, old.text);
     INSERT INTO message_fts (rowid, text) VALUES (new.id, new.text); END""",
 ]
+FTS_FILL = """INSERT INTO message_fts (rowid, text)
+    SELECT id, text FROM message WHERE direction = 'inbound'"""
 TRGM_INDEX = """CREATE INDEX ix_message_text_trgm ON message
     USING gin (text gin_trgm_ops) WHERE direction = 'inbound'"""
 
@@ -57,7 +64,7 @@ def upgrade() -> None:
         op.execute(FTS_TABLE)
         for trigger in FTS_TRIGGERS:
             op.execute(trigger)
-        op.execute("INSERT INTO message_fts (message_fts) VALUES ('rebuild')")
+        op.execute(FTS_FILL)
     elif bind.dialect.name == "postgresql" and _postgres_trgm(bind):
         op.execute(TRGM_INDEX)
 
