@@ -9,7 +9,7 @@ import time
 from typing import Any
 
 from babel.support import NullTranslations
-from flask import Blueprint, Flask, Response, redirect, request, session, url_for
+from flask import Blueprint, Flask, Response, current_app, redirect, request, session, url_for
 from flask_babel import Babel, Domain, get_locale
 from flask_login import LoginManager, current_user, logout_user
 from flask_wtf.csrf import CSRFProtect
@@ -21,6 +21,7 @@ from intake.config import Config
 from intake.db import get_session
 from intake.i18n import catalog
 from intake.models import User
+from intake.pipeline.hotline import Hotline
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 LANGUAGES = {"en": "English", "zh": "中文", "th": "ไทย", "es": "Español"}
@@ -99,7 +100,7 @@ def _locale() -> str:
 @bp.before_request
 def _idle_timeout() -> BaseResponse | None:
     now = time.time()
-    idle = _config().session_idle.total_seconds()
+    idle = settings().session_idle.total_seconds()
     if current_user.is_authenticated and now - float(session.get("seen", 0)) > idle:
         logout_user()
         session.clear()
@@ -121,7 +122,7 @@ def _security_headers(response: Response) -> Response:
     if request.blueprint == "admin":
         # Reports must not linger in shared or browser caches.
         headers["Cache-Control"] = "no-store"
-    if _config().production:
+    if settings().production:
         headers.setdefault("Strict-Transport-Security", "max-age=31536000")
     return response
 
@@ -136,11 +137,16 @@ def _template_globals() -> dict[str, Any]:
     return {"languages": LANGUAGES, "current_locale": _locale()}
 
 
-def _config() -> Config:
-    from flask import current_app
-
+def settings() -> Config:
+    """The app's configuration, for the admin views."""
     config: Config = current_app.config["INTAKE"]
     return config
+
+
+def hotline() -> Hotline:
+    """The app's hotline: its keyring, analysis and routing, for the admin views."""
+    found: Hotline = current_app.extensions["intake.hotline"]
+    return found
 
 
 from intake.admin import (  # noqa: E402, F401  (the routes)

@@ -7,7 +7,7 @@ import time
 from collections import defaultdict, deque
 
 import segno
-from flask import abort, current_app, flash, redirect, render_template, request, session, url_for
+from flask import abort, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_login import login_user, logout_user
 from markupsafe import Markup
@@ -15,13 +15,11 @@ from sqlalchemy.orm import Session
 from werkzeug.wrappers import Response
 
 from intake import accounts, audit
-from intake.admin import LANGUAGES, bp
+from intake.admin import LANGUAGES, bp, hotline, settings
 from intake.admin.access import EVERYONE, Viewer, roles, viewer
 from intake.admin.forms import CodeForm, LanguageForm, LoginForm
-from intake.config import Config
 from intake.db import get_session, write_transaction
 from intake.models import User
-from intake.pipeline.identity import Keyring
 
 # The password step must be followed by the code step within this many seconds.
 PENDING_SECONDS = 300
@@ -67,7 +65,7 @@ def login() -> str | Response:
         db = get_session()
         with write_transaction(db):
             check = accounts.check_password(
-                db, _config(), form.email.data or "", form.password.data or ""
+                db, settings(), form.email.data or "", form.password.data or ""
             )
             user = check.user
             if check.outcome is not accounts.SignIn.OK:
@@ -89,11 +87,11 @@ def code() -> str | Response:
         db = get_session()
         with write_transaction(db):
             user = _pending_user(db)
-            secret = accounts.totp_secret(user, _keyring())
+            secret = accounts.totp_secret(user, hotline().keyring)
             if secret is None:
                 abort(400)
             ok = not accounts.is_locked(user) and accounts.check_totp(
-                user, secret, form.code.data or "", _config()
+                user, secret, form.code.data or "", settings()
             )
             if ok:
                 accounts.signed_in(db, user)
@@ -113,7 +111,7 @@ def enrol() -> str | Response:
     user = _pending_user(db)
     if user.totp_secret is not None:
         return redirect(url_for("admin.code", next=_safe_next()))
-    keyring = _keyring()
+    keyring = hotline().keyring
     if "enrol" not in session:
         session["enrol"] = keyring.encrypt_text(accounts.new_totp_secret()).decode()
     secret = keyring.decrypt_text(session["enrol"].encode())
@@ -121,7 +119,7 @@ def enrol() -> str | Response:
     if form.validate_on_submit():
         with write_transaction(db):
             user = _pending_user(db)
-            ok = accounts.check_totp(user, secret, form.code.data or "", _config())
+            ok = accounts.check_totp(user, secret, form.code.data or "", settings())
             if ok:
                 accounts.enrol_totp(user, secret, keyring)
                 audit.record(db, "auth.totp_enrolled", user_id=user.id, target=user)
@@ -182,12 +180,3 @@ def _safe_next() -> str | None:
         return target
     return None
 
-
-def _config() -> Config:
-    config: Config = current_app.config["INTAKE"]
-    return config
-
-
-def _keyring() -> Keyring:
-    keyring: Keyring = current_app.extensions["intake.hotline"].keyring
-    return keyring

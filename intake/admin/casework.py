@@ -6,12 +6,12 @@ from collections.abc import Callable
 from functools import wraps
 from typing import ParamSpec
 
-from flask import abort, current_app, flash, redirect, render_template, url_for
+from flask import abort, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 from werkzeug.wrappers import Response
 
 from intake import cases, triage
-from intake.admin import bp, labels
+from intake.admin import bp, labels, settings
 from intake.admin.access import EVERYONE, roles, viewer
 from intake.admin.forms import (
     ActionForm,
@@ -168,7 +168,7 @@ def case_remedy_update(case_id: int, item_id: int) -> None:
             item_id,
             status=RemedyStatus(form.status.data),
             evidence=form.evidence.data or "",
-            config=current_app.config["INTAKE"],
+            config=settings(),
         )
 
 

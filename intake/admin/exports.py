@@ -7,12 +7,12 @@ import tempfile
 import zipfile
 from pathlib import Path
 
-from flask import current_app, flash, render_template, send_file
+from flask import flash, render_template, send_file
 from flask_babel import gettext as _
 from sqlalchemy import select
 from werkzeug.wrappers import Response
 
-from intake.admin import bp
+from intake.admin import bp, settings
 from intake.admin.access import STAFF, roles, viewer
 from intake.admin.forms import ExportForm
 from intake.db import get_session
@@ -49,7 +49,7 @@ def exports() -> str | Response:
 
 def _export_zip(form: ExportForm) -> io.BytesIO:
     """Run the export into a private temporary folder and return it zipped."""
-    config = current_app.config["INTAKE"]
+    config = settings()
     with tempfile.TemporaryDirectory(prefix="intake-export-") as folder:
         params = ExportParams(
             month=Month.parse(form.month.data or ""),

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from flask import abort, current_app, flash, redirect, render_template, request, url_for
+from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 from werkzeug.wrappers import Response
 
 from intake import accounts, reference
-from intake.admin import bp, labels
+from intake.admin import bp, hotline, labels
 from intake.admin.access import ADMINS, EVERYONE, STAFF, roles, viewer
 from intake.admin.forms import (
     ActionForm,
@@ -132,7 +132,7 @@ def partner_contact(partner_id: int) -> Response:
             reference.add_contact(
                 get_session(),
                 viewer(),
-                current_app.extensions["intake.hotline"].keyring,
+                hotline().keyring,
                 partner_id,
                 name=form.name.data or "",
                 email=form.email.data,

@@ -6,14 +6,14 @@ from collections.abc import Callable
 from functools import wraps
 from typing import ParamSpec
 
-from flask import abort, current_app, flash, redirect, render_template, request, url_for
+from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 from werkzeug.wrappers import Response
 
 from intake import cases, triage
-from intake.admin import bp, labels
+from intake.admin import bp, hotline, labels, settings
 from intake.admin.access import EVERYONE, Viewer, roles, viewer
 from intake.admin.forms import (
     ActionForm,
@@ -29,7 +29,6 @@ from intake.admin.forms import (
 )
 from intake.admin.queue import QueueFilters, queue_counts, triage_page
 from intake.admin.report_view import ReportDetail, load_report
-from intake.config import Config
 from intake.db import get_session
 from intake.messaging.outbox import BadBody, CannotReach
 from intake.models import Factory, Partner, ReportStatus, Role, User
@@ -83,7 +82,7 @@ def report(report_id: int) -> str:
         forms=_report_forms(db, person, detail),
         categories=labels.CATEGORIES,
         statuses=labels.REPORT_STATUS,
-        may_read_original=person.role.value in _config().original_text_roles,
+        may_read_original=person.role.value in settings().original_text_roles,
         withheld=WITHHELD,
         delivery=labels.DELIVERY,
     )
@@ -247,9 +246,10 @@ def report_original(report_id: int, message_id: int) -> str | Response:
     """The original text, shown once on its own page; the view is audited."""
     if not ActionForm().validate_on_submit():
         abort(400)
-    hotline = current_app.extensions["intake.hotline"]
     try:
-        text = triage.show_original(get_session(), viewer(), message_id, hotline.keyring, _config())
+        text = triage.show_original(
+            get_session(), viewer(), message_id, hotline().keyring, settings()
+        )
     except triage.OutOfReach:
         abort(404)
     except OriginalNotAllowed:
@@ -272,7 +272,3 @@ def _colleagues(session: Session, partner_id: int | None) -> list[User]:
     people = session.scalars(query)
     return [u for u in people if u.role is not Role.MONITOR or u.partner_id == partner_id]
 
-
-def _config() -> Config:
-    config: Config = current_app.config["INTAKE"]
-    return config

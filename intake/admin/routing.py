@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from flask import abort, current_app, flash, redirect, render_template, request, url_for
+from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 from werkzeug.wrappers import Response
 
 from intake import reference
-from intake.admin import bp, labels
+from intake.admin import bp, hotline, labels, settings
 from intake.admin.access import ADMINS, STAFF, roles, viewer
 from intake.admin.forms import ActionForm, RoutePreviewForm, RoutingRuleForm
 from intake.db import get_session
@@ -121,7 +121,7 @@ def _factories(db: Session) -> list[tuple[str, str]]:
 
 
 def _languages() -> list[tuple[str, str]]:
-    return [(code, code) for code in current_app.config["INTAKE"].languages]
+    return [(code, code) for code in settings().languages]
 
 
 def _categories() -> list[tuple[str, str]]:
@@ -133,5 +133,5 @@ def _int(value: str | None) -> int | None:
 
 
 def _routes() -> Routes:
-    routes: Routes = current_app.extensions["intake.hotline"].routes
+    routes: Routes = hotline().routes
     return routes
