@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 
 import phonenumbers
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
 from intake import audit
 from intake.db import write_transaction
@@ -28,6 +28,14 @@ def split_list(text: str) -> list[str]:
     """Comma- or line-separated names, trimmed, without blanks or repeats."""
     items = (part.strip() for line in text.splitlines() for part in line.split(","))
     return list(dict.fromkeys(item for item in items if item))
+
+
+def visible_factories(session: Session, viewer: Viewer) -> list[Factory]:
+    """The factories the viewer works with: all for staff, their partner's for a monitor."""
+    query = select(Factory).options(selectinload(Factory.partner)).order_by(Factory.code)
+    if not viewer.sees_all_partners:
+        query = query.where(Factory.partner_id == viewer.partner_id)
+    return list(session.scalars(query))
 
 
 def save_factory(

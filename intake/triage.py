@@ -158,7 +158,8 @@ def assign(session: Session, viewer: Viewer, report_id: int, assignee_id: int | 
         report = reachable_report(session, viewer, report_id)
         if assignee_id is not None:
             assignee = session.get(User, assignee_id)
-            if assignee is None or not assignee.active or not _user_sees(assignee, report):
+            partner_id = report.partner_id
+            if assignee is None or not (assignee.active and _user_sees(assignee, partner_id)):
                 raise InvalidChange("that person cannot see this report")
         if assignee_id != report.assignee_id:
             report.assignee_id = assignee_id
@@ -245,8 +246,14 @@ def show_original(
     return text
 
 
-def _user_sees(user: User, report: Report) -> bool:
-    return user.role is not Role.MONITOR or user.partner_id == report.partner_id
+def _user_sees(user: User, partner_id: int | None) -> bool:
+    return user.role is not Role.MONITOR or user.partner_id == partner_id
+
+
+def colleagues(session: Session, partner_id: int | None) -> list[User]:
+    """The active accounts a report of this partner can be assigned to."""
+    people = session.scalars(select(User).where(User.active.is_(True)).order_by(User.name))
+    return [user for user in people if _user_sees(user, partner_id)]
 
 
 def reply_to_worker(session: Session, viewer: Viewer, report_id: int, text: str) -> None:

@@ -38,10 +38,9 @@ def factories() -> str | Response:
             abort(403)
         if form.validate_on_submit() and _save_factory(db, form, None):
             return redirect(url_for("admin.factories"))
-    query = select(Factory).options(selectinload(Factory.partner)).order_by(Factory.code)
-    if not person.sees_all_partners:
-        query = query.where(Factory.partner_id == person.partner_id)
-    return render_template("admin/factories.html", factories=db.scalars(query).all(), form=form)
+    return render_template(
+        "admin/factories.html", factories=reference.visible_factories(db, person), form=form
+    )
 
 
 @bp.route("/factories/<int:factory_id>", methods=["GET", "POST"])

@@ -12,7 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from werkzeug.wrappers import Response
 
-from intake import cases, triage
+from intake import cases, reference, triage
 from intake.admin import bp, hotline, labels, settings
 from intake.admin.access import EVERYONE, Viewer, roles, viewer
 from intake.admin.forms import (
@@ -31,7 +31,7 @@ from intake.admin.queue import QueueFilters, queue_counts, triage_page
 from intake.admin.report_view import ReportDetail, load_report
 from intake.db import get_session
 from intake.messaging.outbox import BadBody, CannotReach
-from intake.models import Factory, Partner, ReportStatus, Role, User
+from intake.models import Partner, ReportStatus
 from intake.pipeline.analyze import WITHHELD
 from intake.pipeline.originals import OriginalGone, OriginalNotAllowed
 from intake.pipeline.types import CATEGORY_CODES, DEFAULT_LANGUAGES
@@ -61,7 +61,7 @@ def queue() -> str:
         partners=partners,
         partner_counts={pid: count for pid, _, count in counts.partners} if counts else {},
         filters=filters,
-        factories=_factories(db, person),
+        factories=reference.visible_factories(db, person),
         report_languages=DEFAULT_LANGUAGES,
         categories=labels.CATEGORIES,
         statuses=labels.REPORT_STATUS,
@@ -97,11 +97,11 @@ def _report_forms(session: Session, person: Viewer, detail: ReportDetail) -> dic
     status.status.choices = labels.choices(labels.REPORT_STATUS)
     factory = FactoryForm(factory_id=str(report.factory_id or ""))
     factory.factory_id.choices = [("", _("Unknown factory"))] + [
-        (str(f.id), f"{f.code} · {f.name}") for f in _factories(session, person)
+        (str(f.id), f"{f.code} · {f.name}") for f in reference.visible_factories(session, person)
     ]
     assign = AssignForm(assignee_id=str(report.assignee_id or ""))
     assign.assignee_id.choices = [("", _("Nobody"))] + [
-        (str(u.id), u.name) for u in _colleagues(session, report.partner_id)
+        (str(u.id), u.name) for u in triage.colleagues(session, report.partner_id)
     ]
     attach = AttachForm()
     attach.case_id.choices = [
@@ -259,16 +259,4 @@ def report_original(report_id: int, message_id: int) -> str | Response:
         return redirect(url_for("admin.report", report_id=report_id))
     return render_template("admin/original.html", text=text, report_id=report_id)
 
-
-def _factories(session: Session, person: Viewer) -> list[Factory]:
-    query = select(Factory).order_by(Factory.code)
-    if not person.sees_all_partners:
-        query = query.where(Factory.partner_id == person.partner_id)
-    return list(session.scalars(query))
-
-
-def _colleagues(session: Session, partner_id: int | None) -> list[User]:
-    query = select(User).where(User.active.is_(True)).order_by(User.name)
-    people = session.scalars(query)
-    return [u for u in people if u.role is not Role.MONITOR or u.partner_id == partner_id]
 
