@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from intake import audit
 from intake.config import Config
+from intake.i18n import N_, Refusal
 from intake.models import Partner, Role, User, utcnow
 from intake.pipeline.identity import Keyring
 
@@ -25,7 +26,7 @@ MIN_PASSWORD_LENGTH = 12
 ISSUER = "intake"
 
 
-class AccountError(ValueError):
+class AccountError(Refusal):
     """A user could not be created or changed; the message is safe to show an admin."""
 
 
@@ -60,13 +61,12 @@ def create_user(
     """Add an account (the caller commits); TOTP is enrolled at its first sign-in."""
     email = normalise_email(email)
     if "@" not in email:
-        raise AccountError("not an e-mail address")
-    if len(password) < MIN_PASSWORD_LENGTH:
-        raise AccountError(f"the password needs at least {MIN_PASSWORD_LENGTH} characters")
+        raise AccountError(N_("not an e-mail address"))
+    _long_enough(password)
     if role is Role.MONITOR and partner is None:
-        raise AccountError("a monitor belongs to a partner")
+        raise AccountError(N_("a monitor belongs to a partner"))
     if session.scalar(select(func.count()).where(User.email == email)):
-        raise AccountError("an account with this e-mail exists")
+        raise AccountError(N_("an account with this e-mail exists"))
     user = User(
         email=email,
         name=name.strip() or email,
@@ -158,9 +158,15 @@ def signed_in(session: Session, user: User) -> None:
 
 
 def set_password(user: User, password: str) -> None:
-    if len(password) < MIN_PASSWORD_LENGTH:
-        raise AccountError(f"the password needs at least {MIN_PASSWORD_LENGTH} characters")
+    _long_enough(password)
     user.password_hash = _hasher.hash(password)
+
+
+def _long_enough(password: str) -> None:
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise AccountError(
+            N_("the password needs at least %(n)d characters"), n=MIN_PASSWORD_LENGTH
+        )
 
 
 def _verify(password_hash: str, password: str) -> bool:

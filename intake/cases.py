@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from intake import audit
 from intake.config import Config
 from intake.db import write_transaction
+from intake.i18n import N_
 from intake.models import (
     AuditEvent,
     Case,
@@ -194,7 +195,7 @@ def close_case(session: Session, viewer: Viewer, case_id: int) -> None:
     with write_transaction(session):
         case = reachable_case(session, viewer, case_id)
         if case.status is CaseStatus.CLOSED:
-            raise InvalidChange("the case is closed already")
+            raise InvalidChange(N_("the case is closed already"))
         case.status = CaseStatus.CLOSED
         case.closed_at = utcnow()
         for report in case.reports:

@@ -29,3 +29,18 @@ def catalog(language: str, domain: str = "messages") -> NullTranslations:
     write_mo(compiled, parsed, use_fuzzy=True)
     compiled.seek(0)
     return Translations(compiled, domain=domain)
+
+
+def N_(message: str) -> str:
+    """Mark a message for extraction; it is translated where a person reads it."""
+    return message
+
+
+class Refusal(ValueError):
+    """A refused change, explained in words a person reads: `message` is marked with `N_`,
+    with named placeholders filled from `values`, so a page can translate it first."""
+
+    def __init__(self, message: str, **values: object) -> None:
+        super().__init__(message % values if values else message)
+        self.message = message
+        self.values = values

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from intake import audit
 from intake.db import write_transaction
+from intake.i18n import N_
 from intake.models import Buyer, Contact, Contract, Factory, Partner, RoutingRule
 from intake.pipeline.identity import Keyring, parse_address
 from intake.pipeline.types import CATEGORY_CODES
@@ -58,9 +59,9 @@ def save_factory(
         clash = session.scalar(select(Factory).where(Factory.code == code))
         factory = session.get(Factory, factory_id) if factory_id else Factory()
         if factory is None:
-            raise InvalidChange("no such factory")
+            raise InvalidChange(N_("no such factory"))
         if clash is not None and clash is not factory:
-            raise InvalidChange("another factory has this code")
+            raise InvalidChange(N_("another factory has this code"))
         factory.code, factory.name, factory.aliases = code, name.strip(), aliases
         factory.country = (country or "").strip().upper()[:2] or None
         factory.region = (region or "").strip() or None
@@ -79,7 +80,7 @@ def save_factory(
 def add_partner(session: Session, viewer: Viewer, name: str, countries: list[str]) -> Partner:
     with write_transaction(session):
         if session.scalar(select(Partner).where(Partner.name == name.strip())):
-            raise InvalidChange("a partner with this name exists")
+            raise InvalidChange(N_("a partner with this name exists"))
         partner = Partner(name=name.strip(), countries=[c.upper()[:2] for c in countries])
         session.add(partner)
         session.flush()
@@ -100,7 +101,7 @@ def add_contact(
     """An on-call person for urgent reports; the phone number is stored encrypted only."""
     with write_transaction(session):
         if session.get(Partner, partner_id) is None:
-            raise InvalidChange("no such partner")
+            raise InvalidChange(N_("no such partner"))
         token = None
         if phone:
             try:
@@ -108,7 +109,7 @@ def add_contact(
             except phonenumbers.NumberParseException:
                 possible = False
             if not possible:
-                raise InvalidChange("not a phone number in international form (+...)")
+                raise InvalidChange(N_("not a phone number in international form (+...)"))
             token = keyring.encrypt_contact(parse_address(phone))
         contact = Contact(
             partner_id=partner_id,
@@ -128,7 +129,7 @@ def set_on_call(session: Session, viewer: Viewer, contact_id: int, on_call: bool
     with write_transaction(session):
         contact = session.get(Contact, contact_id)
         if contact is None:
-            raise InvalidChange("no such contact")
+            raise InvalidChange(N_("no such contact"))
         contact.on_call = on_call
         audit.record(session, "contact.on_call", user_id=viewer.user_id, target=contact, on=on_call)
 
@@ -136,7 +137,7 @@ def set_on_call(session: Session, viewer: Viewer, contact_id: int, on_call: bool
 def add_buyer(session: Session, viewer: Viewer, name: str, country: str | None) -> Buyer:
     with write_transaction(session):
         if session.scalar(select(Buyer).where(Buyer.name == name.strip())):
-            raise InvalidChange("a buyer with this name exists")
+            raise InvalidChange(N_("a buyer with this name exists"))
         buyer = Buyer(name=name.strip(), country=(country or "").upper()[:2] or None)
         session.add(buyer)
         session.flush()
@@ -159,7 +160,7 @@ def add_contract(
     with write_transaction(session):
         buyer = session.get(Buyer, buyer_id)
         if buyer is None:
-            raise InvalidChange("no such buyer")
+            raise InvalidChange(N_("no such buyer"))
         factories = list(session.scalars(select(Factory).where(Factory.id.in_(list(factory_ids)))))
         contract = Contract(
             reference=reference.strip(),
@@ -197,18 +198,18 @@ def add_routing_rule(
     }
     if all(value is None for value in conditions.values()):
         # A rule without conditions would take every report from every partner.
-        raise InvalidChange("a rule needs at least one condition")
+        raise InvalidChange(N_("a rule needs at least one condition"))
     if country_code is not None and not (len(country_code) == 2 and country_code.isalpha()):
-        raise InvalidChange("the country must be a two-letter ISO code")
+        raise InvalidChange(N_("the country must be a two-letter ISO code"))
     if conditions["category"] is not None and conditions["category"] not in CATEGORY_CODES:
-        raise InvalidChange("no such category")
+        raise InvalidChange(N_("no such category"))
     if not 0 <= priority <= 10_000:
-        raise InvalidChange("the priority must be between 0 and 10000")
+        raise InvalidChange(N_("the priority must be between 0 and 10000"))
     with write_transaction(session):
         if session.get(Partner, partner_id) is None:
-            raise InvalidChange("no such partner")
+            raise InvalidChange(N_("no such partner"))
         if factory_id is not None and session.get(Factory, factory_id) is None:
-            raise InvalidChange("no such factory")
+            raise InvalidChange(N_("no such factory"))
         rule = RoutingRule(partner_id=partner_id, priority=priority, **conditions)
         session.add(rule)
         session.flush()
@@ -228,7 +229,7 @@ def set_rule_active(session: Session, viewer: Viewer, rule_id: int, active: bool
     with write_transaction(session):
         rule = session.get(RoutingRule, rule_id)
         if rule is None:
-            raise InvalidChange("no such routing rule")
+            raise InvalidChange(N_("no such routing rule"))
         rule.active = active
         audit.record(session, "routing_rule.active", user_id=viewer.user_id, target=rule, on=active)
 
@@ -242,5 +243,5 @@ def _hotline_number(text: str | None) -> str | None:
     except phonenumbers.NumberParseException:
         number = None
     if number is None or not phonenumbers.is_possible_number(number):
-        raise InvalidChange("not a phone number in international form (+...)")
+        raise InvalidChange(N_("not a phone number in international form (+...)"))
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)

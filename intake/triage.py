@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from intake import audit
 from intake.config import Config
 from intake.db import write_transaction
+from intake.i18n import N_, Refusal
 from intake.messaging.outbox import queue_reply
 from intake.models import (
     CategoryLabel,
@@ -34,7 +35,7 @@ if TYPE_CHECKING:
     from intake.admin.access import Viewer
 
 
-class UnknownCategory(ValueError):
+class UnknownCategory(Refusal):
     """A code that is not in the taxonomy."""
 
 
@@ -46,7 +47,7 @@ def confirm_categories(session: Session, report: Report, codes: Iterable[str]) -
     chosen = list(dict.fromkeys(codes))
     unknown = [code for code in chosen if code not in CATEGORY_CODES]
     if unknown:
-        raise UnknownCategory(f"not taxonomy codes: {', '.join(unknown)}")
+        raise UnknownCategory(N_("not taxonomy codes: %(codes)s"), codes=", ".join(unknown))
     existing = {category.code: category for category in report.categories}
     for code, category in existing.items():
         if code not in chosen:
@@ -83,7 +84,7 @@ class OutOfReach(LookupError):
     """No such record, or not this viewer's partner's: both look the same from outside."""
 
 
-class InvalidChange(ValueError):
+class InvalidChange(Refusal):
     """A change that makes no sense (merging a report into itself, say)."""
 
 
@@ -139,7 +140,7 @@ def set_factory(session: Session, viewer: Viewer, report_id: int, factory_id: in
     with write_transaction(session):
         report = reachable_report(session, viewer, report_id)
         if factory_id is not None and session.get(Factory, factory_id) is None:
-            raise InvalidChange("no such factory")
+            raise InvalidChange(N_("no such factory"))
         if factory_id != report.factory_id:
             audit.record(
                 session,
@@ -160,7 +161,7 @@ def assign(session: Session, viewer: Viewer, report_id: int, assignee_id: int | 
             assignee = session.get(User, assignee_id)
             partner_id = report.partner_id
             if assignee is None or not (assignee.active and _user_sees(assignee, partner_id)):
-                raise InvalidChange("that person cannot see this report")
+                raise InvalidChange(N_("that person cannot see this report"))
         if assignee_id != report.assignee_id:
             report.assignee_id = assignee_id
             audit.record(
@@ -187,7 +188,7 @@ def merge_into(session: Session, viewer: Viewer, report_id: int, code: str) -> R
         if target is None or not viewer.may_see(target.partner_id):
             raise OutOfReach(f"report code {code!r}")
         if target.id == duplicate.id or target.merged_into_id is not None:
-            raise InvalidChange("a report cannot be merged into itself or into a merged one")
+            raise InvalidChange(N_("a report cannot be merged into itself or into a merged one"))
         moved = session.scalar(
             select(func.count()).select_from(Message).where(Message.report_id == duplicate.id)
         )

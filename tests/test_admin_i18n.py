@@ -54,3 +54,18 @@ def test_the_interface_follows_the_chosen_language(app: Flask) -> None:
 def test_the_browser_language_is_the_default(app: Flask) -> None:
     page = browser(app).get(f"{BASE_URL}/admin/login", headers={"Accept-Language": "es-ES,es"})
     assert 'lang="es"' in page.get_data(as_text=True)
+
+
+def test_a_refused_change_is_explained_in_the_chosen_language(app: Flask) -> None:
+    client = sign_in(app, add_account(app, Role.ADMIN))
+    page = client.get(f"{BASE_URL}/admin/partners").get_data(as_text=True)
+    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page)
+    assert token
+    client.post(f"{BASE_URL}/admin/language", data={"locale": "es", "csrf_token": token[1]})
+    for _ in range(2):
+        client.post(
+            f"{BASE_URL}/admin/partners",
+            data={"name": "Socio Inventado", "countries": "MY", "csrf_token": token[1]},
+        )
+    html = client.get(f"{BASE_URL}/admin/partners").get_data(as_text=True)
+    assert "ya existe un socio con este nombre" in html

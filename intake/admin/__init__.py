@@ -9,8 +9,18 @@ import time
 from typing import Any
 
 from babel.support import NullTranslations
-from flask import Blueprint, Flask, Response, current_app, redirect, request, session, url_for
-from flask_babel import Babel, Domain, get_locale
+from flask import (
+    Blueprint,
+    Flask,
+    Response,
+    current_app,
+    flash,
+    redirect,
+    request,
+    session,
+    url_for,
+)
+from flask_babel import Babel, Domain, get_locale, gettext
 from flask_login import LoginManager, current_user, logout_user
 from flask_wtf.csrf import CSRFProtect
 from sqlalchemy import select
@@ -19,7 +29,7 @@ from werkzeug.wrappers import Response as BaseResponse
 from intake.admin.access import Viewer
 from intake.config import Config
 from intake.db import get_session
-from intake.i18n import catalog
+from intake.i18n import Refusal, catalog
 from intake.models import User
 from intake.pipeline.hotline import Hotline
 
@@ -135,6 +145,11 @@ def _csrf() -> None:
 @bp.context_processor
 def _template_globals() -> dict[str, Any]:
     return {"languages": LANGUAGES, "current_locale": _locale()}
+
+
+def refused(error: Refusal) -> None:
+    """Tell the monitor, in their language, why a change was refused."""
+    flash(gettext(error.message, **error.values), "error")
 
 
 def settings() -> Config:

@@ -11,7 +11,7 @@ from flask_babel import gettext as _
 from werkzeug.wrappers import Response
 
 from intake import cases, triage
-from intake.admin import bp, labels, settings
+from intake.admin import bp, labels, refused, settings
 from intake.admin.access import EVERYONE, roles, viewer
 from intake.admin.forms import (
     ActionForm,
@@ -109,7 +109,7 @@ def case_action(view: Callable[P, None]) -> Callable[P, Response]:
         except triage.OutOfReach:
             abort(404)
         except triage.InvalidChange as error:
-            flash(str(error), "error")
+            refused(error)
         return redirect(url_for("admin.case", case_id=kwargs["case_id"]))
 
     return act

@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session, selectinload
 from werkzeug.wrappers import Response
 
 from intake import accounts, reference
-from intake.admin import bp, hotline, labels
+from intake.admin import bp, hotline, labels, refused
 from intake.admin.access import ADMINS, EVERYONE, STAFF, roles, viewer
 from intake.admin.forms import (
     ActionForm,
@@ -89,7 +89,7 @@ def _save_factory(db: Session, form: FactoryEditForm, factory_id: int | None) ->
             else None,
         )
     except InvalidChange as error:
-        flash(str(error), "error")
+        refused(error)
         return False
     flash(_("Saved."), "info")
     return True
@@ -112,7 +112,7 @@ def partners() -> str | Response:
                     reference.split_list(form.countries.data or ""),
                 )
             except InvalidChange as error:
-                flash(str(error), "error")
+                refused(error)
             return redirect(url_for("admin.partners"))
     found = db.scalars(
         select(Partner).options(selectinload(Partner.contacts)).order_by(Partner.name)
@@ -138,7 +138,7 @@ def partner_contact(partner_id: int) -> Response:
                 phone=form.phone.data,
             )
         except InvalidChange as error:
-            flash(str(error), "error")
+            refused(error)
     else:
         flash(_("Please check the contact's name and e-mail."), "error")
     return redirect(url_for("admin.partners"))
@@ -169,7 +169,7 @@ def buyers() -> str | Response:
             try:
                 reference.add_buyer(db, viewer(), form.name.data or "", form.country.data)
             except InvalidChange as error:
-                flash(str(error), "error")
+                refused(error)
             return redirect(url_for("admin.buyers"))
     found = db.scalars(
         select(Buyer)
@@ -199,7 +199,7 @@ def buyer_contract(buyer_id: int) -> Response:
                 ends_on=form.ends_on.data,
             )
         except InvalidChange as error:
-            flash(str(error), "error")
+            refused(error)
     else:
         flash(_("Please check the contract's fields."), "error")
     return redirect(url_for("admin.buyers"))
@@ -238,7 +238,7 @@ def users() -> str | Response:
                     actor_id=viewer().user_id,
                 )
         except accounts.AccountError as error:
-            flash(str(error), "error")
+            refused(error)
         else:
             flash(
                 _("Account created. Its owner enrols two-factor sign-in at first sign-in."), "info"

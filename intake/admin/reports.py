@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from werkzeug.wrappers import Response
 
 from intake import cases, reference, triage
-from intake.admin import bp, hotline, labels, settings
+from intake.admin import bp, hotline, labels, refused, settings
 from intake.admin.access import EVERYONE, Viewer, roles, viewer
 from intake.admin.forms import (
     ActionForm,
@@ -137,7 +137,7 @@ def report_action(view: Callable[P, None]) -> Callable[P, Response]:
         except triage.OutOfReach:
             abort(404)
         except (triage.InvalidChange, triage.UnknownCategory) as error:
-            flash(str(error), "error")
+            refused(error)
         return redirect(url_for("admin.report", report_id=kwargs["report_id"]))
 
     return act

@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session, selectinload
 from werkzeug.wrappers import Response
 
 from intake import reference
-from intake.admin import bp, hotline, labels, settings
+from intake.admin import bp, hotline, labels, refused, settings
 from intake.admin.access import ADMINS, STAFF, roles, viewer
 from intake.admin.forms import ActionForm, RoutePreviewForm, RoutingRuleForm
 from intake.db import get_session
@@ -76,7 +76,7 @@ def _add_rule(db: Session, form: RoutingRuleForm) -> bool:
             priority=form.priority.data if form.priority.data is not None else 100,
         )
     except InvalidChange as error:
-        flash(str(error), "error")
+        refused(error)
         return False
     # This process routes by the new rule at once; the others within seconds.
     _routes().invalidate()
