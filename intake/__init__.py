@@ -44,11 +44,15 @@ def create_app(test_config: Config | Mapping[str, Any] | None = None) -> Flask:
     db.init_app(app, config.database_url, config.database_timeout)
 
     from intake import admin
+    from intake.i18n import require_catalogs
     from intake.mail import Mailer
     from intake.pipeline.escalate import Escalator
     from intake.pipeline.hotline import Hotline
     from intake.sms.views import bp as sms_bp
 
+    # Without its catalog a Thai worker would be answered in English: refuse to start instead.
+    require_catalogs(config.languages, "messages")
+    require_catalogs(admin.LANGUAGES, "admin")
     escalator = Escalator(db.sessions(app), Mailer.from_config(config))
     app.extensions["intake.hotline"] = Hotline(config, escalator=escalator)
     # `intake worker` retries alert mails an SMTP outage held back.

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import json
+import logging
 import os
 import secrets
 import sys
+import threading
 import urllib.error
 import urllib.request
 from pathlib import Path
@@ -20,8 +22,9 @@ from sqlalchemy import make_url
 from twilio.request_validator import RequestValidator
 from werkzeug.serving import run_simple
 
+from intake import config as config_module
 from intake import create_app, migrate
-from intake.config import INSTANCE_DIR, Config, database_url
+from intake.config import Config, ConfigError, database_url
 from intake.db import sessions
 from intake.models import Role
 from intake.pipeline.identity import parse_address
@@ -35,7 +38,23 @@ def _development_by_default() -> None:
     os.environ.setdefault("INTAKE_ENV", "development")
 
 
-@click.group(cls=FlaskGroup, create_app=create_app, add_default_commands=True)
+class IntakeGroup(FlaskGroup):
+    """Flask's command group, usable without configuration: help never builds the app, and a
+    configuration error is one line naming the setting, not a traceback."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        # Flask would build the app to list its app.cli commands; intake has none, and
+        # building it needs configuration that `intake --help` must not.
+        return sorted(click.Group.list_commands(self, ctx))
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except ConfigError as error:
+            raise click.ClickException(str(error)) from error
+
+
+@click.group(cls=IntakeGroup, create_app=create_app, add_default_commands=True)
 def main() -> None:
     """intake: a worker-voice SMS hotline for labour-rights monitoring."""
 
@@ -68,13 +87,16 @@ def demo(host: str, port: int, no_serve: bool) -> None:
     _development_by_default()
     from intake.demo import DEMO_HOTLINE, seed, seed_workspace
 
+    # The log is part of the demo: what was stored, and what the development sender "sent".
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     config = Config.from_env()
     if config.production:
         raise click.ClickException("the demo seeds invented data: not in production mode")
     migrate.upgrade(config.database_url)
     app = create_app(config)
+    hotline = app.extensions["intake.hotline"]
     with app.app_context():
-        added = seed(sessions(app)(), app.extensions["intake.hotline"])
+        added = seed(sessions(app)(), hotline)
         accounts = seed_workspace(sessions(app)())
     where = make_url(config.database_url).render_as_string(hide_password=True)
     click.echo(f"demo data ready ({added} new messages) in {where}")
@@ -82,16 +104,45 @@ def demo(host: str, port: int, no_serve: bool) -> None:
         # Shown once, for invented demo accounts only; TOTP is enrolled at first sign-in.
         click.echo(f"demo account {email} password {password}")
     if no_serve:
+        if hotline.escalator is not None:
+            hotline.escalator.drain()  # the seeded urgent report's alert, before exiting
         return
     url = f"http://{host}:{port}"
     click.echo(
         "try it from another terminal:\n"
-        f'  intake sms "we worked 14 hours and got no overtime pay" --from +8613800000001 '
-        f"--to {DEMO_HOTLINE} --url {url}\n"
+        f'  {_this_command()} sms "we worked 14 hours and got no overtime pay" '
+        f"--from +8613800000001 --to {DEMO_HOTLINE} --url {url}\n"
         f"monitors' pages: {url}/admin/ (sign in with a demo account above, then enrol TOTP)"
     )
+    # The outbox (monitors' replies, surveys) and alert retries, as `intake worker` would.
+    _outbox_worker(app).start()
     # Flask ignores app.run() inside its own CLI; serve with werkzeug directly.
     run_simple(host, port, app, threaded=True)
+
+
+def _this_command() -> str:
+    """How the user reached this command: `.venv/bin/intake` after the README's run command."""
+    invoked = Path(sys.argv[0])
+    if invoked.name != "intake":
+        return "intake"
+    try:
+        return str(invoked.absolute().relative_to(Path.cwd()))
+    except ValueError:
+        return str(invoked)
+
+
+def _outbox_worker(app: Flask) -> threading.Thread:
+    """The demo's `intake worker`, in a daemon thread of the serving process."""
+    from intake.messaging.worker import Worker, outbox_sender
+
+    config: Config = app.config["INTAKE"]
+    sender = outbox_sender(config, app.extensions["intake.hotline"].keyring)
+    run = Worker(
+        sessions(app),
+        [*sender.sweeps, *app.extensions.get("intake.sweeps", [])],
+        poll=config.worker_poll,
+    )
+    return threading.Thread(target=run.run, name="intake-demo-outbox", daemon=True)
 
 
 @main.command(with_appcontext=False)
@@ -240,15 +291,12 @@ def worker(once: bool, batch: int) -> None:
     """Send the outbox through Twilio (a Procfile process; several may run on PostgreSQL)."""
     import signal
 
-    from intake.messaging.worker import Sender, Worker
+    from intake.messaging.worker import Worker, outbox_sender
 
     app: Flask = current_app
     config: Config = app.config["INTAKE"]
-    if not (config.hotline_numbers or config.twilio_messaging_service_sid):
-        raise click.ClickException(
-            "set INTAKE_HOTLINE_NUMBERS or TWILIO_MESSAGING_SERVICE_SID: nothing to send from"
-        )
-    sender = Sender(config, app.extensions["intake.hotline"].keyring, batch=max(1, batch))
+    keyring = app.extensions["intake.hotline"].keyring
+    sender = outbox_sender(config, keyring, batch=max(1, batch))
     run = Worker(
         sessions(app),
         [*sender.sweeps, *app.extensions.get("intake.sweeps", [])],
@@ -278,6 +326,10 @@ def reconcile(since: int, delete: bool | None) -> None:
 
     app: Flask = current_app
     config: Config = app.config["INTAKE"]
+    if not config.twilio_account_sid:
+        raise click.ClickException(
+            "missing TWILIO_ACCOUNT_SID: reconcile lists the hotline's messages at Twilio"
+        )
     done = run(
         sessions(app)(),
         app.extensions["intake.hotline"],
@@ -419,7 +471,7 @@ def model_train(out: str | None, seed: int) -> None:
     click.echo(f"held-out evaluation ({len(held_out)} examples, model trained on the rest):")
     click.echo(format_model_report(evaluate_model(fit(training, seed=seed), held_out)))
     # The saved model learns from every example; the figures above are its honest estimate.
-    path = Path(out or config.model_path or INSTANCE_DIR / "category-model.npz")
+    path = Path(out or config.model_path or config_module.INSTANCE_DIR / "category-model.npz")
     path.parent.mkdir(parents=True, exist_ok=True)
     fit([*labels, *seeds], seed=seed).save(path)
     click.echo(f"saved {path}; set INTAKE_MODEL_PATH={path} to use it")

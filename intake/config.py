@@ -7,6 +7,7 @@ import json
 import logging
 import os
 import secrets
+import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -22,10 +23,34 @@ TWILIO_API_BASE = "https://api.twilio.com"
 
 log = logging.getLogger(__name__)
 
-INSTANCE_DIR = Path(__file__).resolve().parents[1] / "instance"
+
+
+def _instance_dir() -> Path:
+    """instance/ beside the package in a source checkout; else under the environment's prefix,
+    where Flask puts an installed package's instance folder."""
+    checkout = Path(__file__).resolve().parents[1]
+    if (checkout / "pyproject.toml").is_file():
+        return checkout / "instance"
+    return Path(sys.prefix) / "var" / "intake-instance"
+
+
+INSTANCE_DIR = _instance_dir()
+DEV_SECRETS = "dev-secrets.json"
 
 # The secrets that production must be given; development generates throwaway ones.
 SECRETS = ("secret_key", "pseudonym_pepper", "contact_keys", "text_keys", "twilio_auth_token")
+# Any of these in the environment says "a deployment": INTAKE_ENV then defaults to production
+# even where the demo left its throwaway secrets behind.
+PRODUCTION_SETTINGS = (
+    "DATABASE_URL",
+    "INTAKE_PUBLIC_URL",
+    "INTAKE_SECRET_KEY",
+    "INTAKE_PSEUDONYM_PEPPER",
+    "INTAKE_CONTACT_KEYS",
+    "INTAKE_TEXT_KEYS",
+    "TWILIO_AUTH_TOKEN",
+    "TWILIO_ACCOUNT_SID",
+)
 
 SMTP_SCHEMES = ("smtp", "smtps", "smtp+starttls")
 
@@ -116,7 +141,7 @@ class Config:
         """Read the environment (and test overrides), fill development secrets, validate."""
         env = os.environ if environ is None else environ
         values: dict[str, Any] = {
-            "env": env.get("INTAKE_ENV", "production"),
+            "env": env.get("INTAKE_ENV") or default_env(env),
             "database_url": database_url(env),
             "secret_key": env.get("INTAKE_SECRET_KEY", ""),
             "pseudonym_pepper": env.get("INTAKE_PSEUDONYM_PEPPER", ""),
@@ -171,6 +196,7 @@ class Config:
             return config
         if not config.production:
             config = config._with_development_secrets()
+            _say_once(config._development_note(explicit=bool(env.get("INTAKE_ENV"))))
         config.validate()
         return config
 
@@ -221,7 +247,7 @@ class Config:
         missing = [name for name in SECRETS if not getattr(self, name)]
         if not missing:
             return self
-        path = INSTANCE_DIR / "dev-secrets.json"
+        path = INSTANCE_DIR / DEV_SECRETS
         stored: dict[str, Any] = json.loads(path.read_text()) if path.exists() else {}
         if any(name not in stored for name in missing):
             stored = {name: _generate(name) for name in SECRETS} | stored
@@ -232,12 +258,19 @@ class Config:
             name: tuple(stored[name]) if name.endswith("_keys") else stored[name]
             for name in missing
         }
-        log.warning(
-            "development mode: throwaway secrets from %s for %s; never use them in production",
-            path,
-            ", ".join(_ENV_NAMES[name] for name in missing),
-        )
         return dataclasses.replace(self, generated=tuple(missing), **filled)
+
+    def _development_note(self, *, explicit: bool) -> str:
+        """The one line that says this process runs in development mode, and why."""
+        why = "INTAKE_ENV=development" if explicit else f"{INSTANCE_DIR / DEV_SECRETS} exists"
+        secrets_from = (
+            f"throwaway secrets from {INSTANCE_DIR / DEV_SECRETS}" if self.generated
+            else "secrets from the environment"
+        )
+        return (
+            f"development mode ({why}, no production setting given): {secrets_from}, "
+            "never use it in production"
+        )
 
 
 _ENV_NAMES = {
@@ -247,6 +280,25 @@ _ENV_NAMES = {
     "text_keys": "INTAKE_TEXT_KEYS",
     "twilio_auth_token": "TWILIO_AUTH_TOKEN",
 }
+
+def default_env(environ: Mapping[str, str]) -> str:
+    """Development where the demo left secrets and nothing says "deployment"; else production."""
+    if (INSTANCE_DIR / DEV_SECRETS).is_file() and not any(
+        environ.get(name) for name in PRODUCTION_SETTINGS
+    ):
+        return "development"
+    return "production"
+
+
+_said: set[str] = set()
+
+
+def _say_once(line: str) -> None:
+    # A command may build its configuration more than once; the note is said once a process.
+    if line not in _said:
+        _said.add(line)
+        log.warning("%s", line)
+
 
 def database_url(environ: Mapping[str, str] | None = None) -> str:
     """DATABASE_URL, or the embedded SQLite file under instance/; migrations need no secrets."""

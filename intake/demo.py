@@ -10,13 +10,14 @@ from sqlalchemy.orm import Session
 
 from intake.accounts import create_user
 from intake.db import write_transaction
-from intake.models import Buyer, Contract, Factory, Partner, Role, User
+from intake.models import Buyer, Contact, Contract, Factory, Partner, Role, User
 from intake.pipeline.hotline import Hotline
 from intake.pipeline.receive import receive_sms
 from intake.sms.inbound import InboundSms
 
 # Numbers with all-zero subscriber parts: they parse to the right country but reach nobody.
 DEMO_HOTLINE = "+60300000000"
+DEMO_ON_CALL = "on-call@example.org"
 FACTORIES = (
     ("F-2931", "Sunrise Electronics Penang", ["Sunrise", "日升电子"], "MY"),
     ("EW1042", "Golden Lotus Components", ["Golden Lotus", "โกลเด้นโลตัส"], "TH"),
@@ -38,6 +39,9 @@ def seed(session: Session, hotline: Hotline) -> int:
         if partner is None:
             partner = Partner(name="Demo Monitoring Partner", countries=["MY", "TH", "VN", "CN"])
             session.add(partner)
+        if session.scalar(select(Contact).where(Contact.email == DEMO_ON_CALL)) is None:
+            # Urgent reports are mailed to a partner's on-call contacts: the demo has one.
+            session.add(Contact(partner=partner, name="Demo on-call desk", email=DEMO_ON_CALL))
         for code, name, aliases, country in FACTORIES:
             if session.scalar(select(Factory).where(Factory.code == code)) is None:
                 session.add(

@@ -6,6 +6,7 @@ forget, and no stale .mo to show yesterday's text.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from functools import cache
 from io import BytesIO
 from pathlib import Path
@@ -14,7 +15,30 @@ from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.support import NullTranslations, Translations
 
-LOCALES_DIR = Path(__file__).resolve().parents[1] / "locales"
+from intake.config import ConfigError
+
+LOCALES_DIR = Path(__file__).resolve().parent / "locales"
+
+
+class MissingCatalog(ConfigError):
+    """A configured language has no catalog: its workers would be answered in English."""
+
+
+def require_catalogs(languages: Iterable[str], domain: str) -> None:
+    """Compile every language's `domain` catalog now; a missing one stops the start-up."""
+    languages = tuple(languages)
+    missing = [
+        language
+        for language in languages
+        if not (LOCALES_DIR / language / "LC_MESSAGES" / f"{domain}.po").is_file()
+    ]
+    if missing:
+        raise MissingCatalog(
+            f"no {domain!r} catalog for {', '.join(missing)} in {LOCALES_DIR} "
+            "(an incomplete install? the catalogs are package data)"
+        )
+    for language in languages:
+        catalog(language, domain)
 
 
 @cache

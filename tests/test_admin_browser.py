@@ -14,6 +14,7 @@ from pathlib import Path
 import pyotp
 import pytest
 from flask import Flask
+from playwright import sync_api as playwright_api
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 from werkzeug.serving import make_server
@@ -21,19 +22,27 @@ from werkzeug.serving import make_server
 from intake.models import Case, CategoryLabel, Outbox, Report, ReportStatus
 
 from admin_support import PASSWORD, World, build_world
+from conftest import REQUIRE_BROWSER, missing
 
 CHROMIUM = "/usr/bin/chromium"
 SHOTS = Path(__file__).resolve().parents[1] / "test-artifacts" / "screenshots"
-playwright_api = pytest.importorskip("playwright.sync_api")
 
-pytestmark = pytest.mark.skipif(
-    shutil.which(CHROMIUM) is None,
-    reason="Debian's chromium is not installed (.ci/run installs it)",
-)
+
+@pytest.fixture(scope="session")
+def chromium() -> str:
+    """Debian's Chromium, which Playwright drives (it downloads no browser of its own)."""
+    if shutil.which(CHROMIUM) is None:
+        missing(
+            f"Debian's Chromium ({CHROMIUM})",
+            required=REQUIRE_BROWSER,
+            how="apt-get install chromium (.ci/run does; INTAKE_REQUIRE_BROWSER=1 makes "
+            "this a failure)",
+        )
+    return CHROMIUM
 
 
 @pytest.fixture
-def served(app: Flask) -> Iterator[str]:
+def served(app: Flask, chromium: str) -> Iterator[str]:
     """The app on a loopback port, in a thread, as a browser reaches it."""
     server = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
@@ -43,10 +52,10 @@ def served(app: Flask) -> Iterator[str]:
 
 
 @pytest.fixture
-def page(served: str) -> Iterator[object]:
+def page(served: str, chromium: str) -> Iterator[object]:
     with playwright_api.sync_playwright() as playwright:
         browser = playwright.chromium.launch(
-            executable_path=CHROMIUM,
+            executable_path=chromium,
             args=[
                 "--headless",
                 "--no-sandbox",

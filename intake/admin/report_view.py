@@ -11,12 +11,15 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session, aliased
 
 from intake.admin.access import Viewer
 from intake.admin.queue import scope_condition
 from intake.models import (
+    Alert,
+    AlertMail,
+    AlertMailStatus,
     Case,
     CaseStatus,
     Direction,
@@ -86,6 +89,17 @@ class CaseSummary:
 
 
 @dataclass(frozen=True)
+class AlertSummary:
+    """An urgent alert about the report: how its mails to the on-call contacts went."""
+
+    created_at: datetime
+    planned: bool  # its recipients were chosen
+    sent: int
+    waiting: int
+    failed: int
+
+
+@dataclass(frozen=True)
 class ReportDetail:
     """Everything the report page shows."""
 
@@ -111,6 +125,7 @@ class ReportDetail:
     thread: list[ThreadMessage]
     categories: list[CategoryDetail]
     notes: list[NoteDetail]
+    alerts: list[AlertSummary]
     # How many reporters besides the report's own wrote into this thread (by naming its code):
     # the page warns, because a code can be shared, guessed or mistyped.
     other_reporters: int
@@ -173,6 +188,7 @@ def load_report(session: Session, viewer: Viewer, report_id: int) -> ReportDetai
         thread=thread,
         categories=_categories(session, report.id),
         notes=_notes(session, report.id),
+        alerts=_alerts(session, report.id),
         other_reporters=len(_other_reporters(session, report)),
     )
 
@@ -244,6 +260,36 @@ def _notes(session: Session, report_id: int) -> list[NoteDetail]:
         .order_by(Note.created_at, Note.id)
     )
     return [NoteDetail(*row) for row in rows]
+
+
+def _alerts(session: Session, report_id: int) -> list[AlertSummary]:
+    counts: dict[int, dict[AlertMailStatus, int]] = {}
+    for alert_id, status, count in session.execute(
+        select(AlertMail.alert_id, AlertMail.status, func.count())
+        .join(Alert, Alert.id == AlertMail.alert_id)
+        .where(Alert.report_id == report_id)
+        .group_by(AlertMail.alert_id, AlertMail.status)
+    ):
+        counts.setdefault(alert_id, {})[status] = count
+    alerts = session.execute(
+        select(Alert.id, Alert.created_at, Alert.planned_at)
+        .where(Alert.report_id == report_id)
+        .order_by(Alert.created_at, Alert.id)
+    )
+    summaries = []
+    for alert_id, created_at, planned_at in alerts:
+        mails = counts.get(alert_id, {})
+        waiting = mails.get(AlertMailStatus.PENDING, 0) + mails.get(AlertMailStatus.SENDING, 0)
+        summaries.append(
+            AlertSummary(
+                created_at=created_at,
+                planned=planned_at is not None,
+                sent=mails.get(AlertMailStatus.SENT, 0),
+                waiting=waiting,
+                failed=mails.get(AlertMailStatus.FAILED, 0),
+            )
+        )
+    return summaries
 
 
 def _duplicates(session: Session, viewer: Viewer, report_id: int) -> list[LinkedReport]:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import random
+import secrets
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -21,7 +22,7 @@ from sqlalchemy import insert, select, update
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
-from intake.config import Config
+from intake.config import Config, ConfigError
 from intake.db import write_transaction
 from intake.messaging.twilio_api import Failure, Twilio, classify, short_error
 from intake.models import (
@@ -55,6 +56,7 @@ _INSERT_MESSAGE = insert(Message).returning(Message.id)
 @dataclass(frozen=True)
 class _Claimed:
     id: int
+    kind: str
     reporter_id: int | None
     contact_id: int | None
     report_id: int | None
@@ -68,10 +70,12 @@ class _Claimed:
     address: bytes | None  # the Fernet token of the number, never the number
     opted_out: bool
     country: str | None
+    report_code: str | None
 
 
 _CLAIM_COLUMNS = (
     Outbox.id,
+    Outbox.kind,
     Outbox.reporter_id,
     Outbox.contact_id,
     Outbox.report_id,
@@ -140,6 +144,7 @@ class Sender:
         return [
             _Claimed(
                 id=row.id,
+                kind=str(row.kind),
                 reporter_id=row.reporter_id,
                 contact_id=row.contact_id,
                 report_id=row.report_id,
@@ -174,20 +179,24 @@ class Sender:
                 select(Contact.id, Contact.phone).where(Contact.id.in_(contact_ids))
             )
         }
-        countries = {
-            row.id: row.country
+        reports = {
+            row.id: row
             for row in session.execute(
-                select(Report.id, Report.country).where(Report.id.in_(report_ids))
+                select(Report.id, Report.country, Report.code).where(Report.id.in_(report_ids))
             )
         }
         found: dict[int, dict[str, Any]] = {}
         for row in rows:
             reporter = reporters.get(row.reporter_id)
-            country = countries.get(row.report_id) or (reporter.country if reporter else None)
+            report = reports.get(row.report_id)
+            country = (report.country if report else None) or (
+                reporter.country if reporter else None
+            )
             found[row.id] = {
                 "address": reporter.contact if reporter else contacts.get(row.contact_id),
                 "opted_out": bool(reporter.opted_out) if reporter else False,
                 "country": country,
+                "report_code": report.code if report else None,
             }
         return found
 
@@ -248,13 +257,18 @@ class Sender:
             self._finish(session, row, OutboxStatus.FAILED, error="number unreadable")
             return None
         try:
-            message = self.twilio.client.messages.create(
-                to=to, body=row.body, **self._origin(to, row.country)
-            )
+            sid, status = self._deliver(row, to)
         except Exception as error:
             return self._failed_attempt(session, row, error)
-        self._sent(session, row, message.sid, message.status, attempts=row.attempts + 1)
+        self._sent(session, row, sid, status, attempts=row.attempts + 1)
         return None
+
+    def _deliver(self, row: _Claimed, to: str) -> tuple[str | None, Any]:
+        """Hand one SMS to Twilio; its SID and status."""
+        message = self.twilio.client.messages.create(
+            to=to, body=row.body, **self._origin(to, row.country)
+        )
+        return message.sid, message.status
 
     def _origin(self, to: str, country: str | None) -> dict[str, Any]:
         """From (or the messaging service) and the status callback for a message to `to`."""
@@ -512,6 +526,48 @@ class Sender:
                 .values(attempts=attempts, last_error=text)
             )
         self._later(write)
+
+
+class DevelopmentSender(Sender):
+    """Development mode without a Twilio account: each SMS is logged by report code and kind
+    and marked sent, so the demo's threads show replies sent; nothing leaves the machine."""
+
+    def __init__(
+        self,
+        config: Config,
+        keyring: Keyring,
+        *,
+        batch: int = 20,
+        clock: Callable[[], datetime] = utcnow,
+    ) -> None:
+        if config.production:
+            raise ConfigError("the development sender is for development mode only")
+        super().__init__(config, keyring, batch=batch, clock=clock)
+
+    def _deliver(self, row: _Claimed, to: str) -> tuple[str | None, Any]:
+        log.info(
+            "development sender: %s for report %s marked sent, not sent (outbox %d)",
+            row.kind,
+            row.report_code or "-",
+            row.id,
+        )
+        return "DEV" + secrets.token_hex(16), "sent"
+
+    def _look_up(self, session: Session, row: _Claimed) -> tuple[str | None, str | None]:
+        # Nothing ever left: a send a stopped demo left behind goes (to the log) again.
+        return None, None
+
+
+def outbox_sender(config: Config, keyring: Keyring, *, batch: int = 20) -> Sender:
+    """The outbox's sender: Twilio's REST API, or in development without a Twilio account the
+    development sender. Production never gets the development sender."""
+    if not config.production and not config.twilio_account_sid:
+        return DevelopmentSender(config, keyring, batch=batch)
+    if not (config.hotline_numbers or config.twilio_messaging_service_sid):
+        raise ConfigError(
+            "missing INTAKE_HOTLINE_NUMBERS or TWILIO_MESSAGING_SERVICE_SID: nothing to send from"
+        )
+    return Sender(config, keyring, batch=batch)
 
 
 class Worker:

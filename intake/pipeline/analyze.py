@@ -71,6 +71,10 @@ class Analysis:
         }
 
 
+# Invented; it reaches the redaction rules, the lexicon matcher and the language detector.
+WARM_UP_TEXT = "We worked 14 hours at F-0000 and got no overtime pay, call +44 7700 900000"
+
+
 class Analyzer:
     """Loads detectors, lexicons and the learned model once; analyses any number of messages."""
 
@@ -94,6 +98,10 @@ class Analyzer:
         clone = copy.copy(self)
         clone.factories = FactoryFinder(factories, self._code_pattern)
         return clone
+
+    def warm_up(self) -> None:
+        """Analyse an invented text once: patterns and matchers built on first use are ready."""
+        self.analyze(WARM_UP_TEXT, sender_region="GB", hotline_region="MY")
 
     def fallback_language(self, known: str | None, country: str | None) -> str:
         """The language to answer a text-less message in: the worker's, else the country's."""
@@ -125,10 +133,12 @@ class Analyzer:
 def shared_analyzer(
     languages: tuple[str, ...], factory_code_pattern: str, model_path: str | None
 ) -> Analyzer:
-    """One analyzer per process and settings: detectors and lexicons are costly to load."""
-    return Analyzer(
+    """One analyzer per process and settings, loaded and warmed up: the first SMS is not slower."""
+    analyzer = Analyzer(
         languages=languages, factory_code_pattern=factory_code_pattern, model_path=model_path
     )
+    analyzer.warm_up()
+    return analyzer
 
 
 # What monitors see of a message whose analysis failed: never the unredacted text.

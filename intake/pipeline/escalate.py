@@ -27,7 +27,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from intake.db import write_transaction
 from intake.i18n import catalog
-from intake.mail import Mailer
+from intake.mail import REPORT_HEADER, Mailer
 from intake.models import (
     Alert,
     AlertMail,
@@ -301,12 +301,15 @@ def _compose(session: Session, mail_id: int, mailer: Mailer) -> EmailMessage:
         "time": created.strftime("%Y-%m-%d %H:%M UTC"),
         "link": mailer.link(f"/admin/reports/{report_id}"),
     }
-    return mailer.message(
+    message = mailer.message(
         email,
         _translated(SUBJECT) % values,
         _translated(BODY) % values,
         key=f"alert-{alert_id}-{_digest(email)}",
     )
+    # For mail filters, and the development mailer's log line: the code, as in the subject.
+    message[REPORT_HEADER] = code
+    return message
 
 
 def _digest(email: str) -> str:

@@ -1,4 +1,4 @@
-"""What the hotline texts back, in the worker's language, from the Babel catalogs in locales/."""
+"""What the hotline texts back, in the worker's language, from the catalogs in intake/locales/."""
 
 from __future__ import annotations
 

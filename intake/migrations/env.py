@@ -1,6 +1,6 @@
 """Alembic's environment: the models' metadata, and the database intake is configured with."""
 
-from typing import Any
+from typing import Any, Literal
 
 from alembic import context
 from sqlalchemy import Connection
@@ -18,7 +18,7 @@ def _url() -> str:
     return config.get_main_option("sqlalchemy.url") or database_url()
 
 
-def _render_item(kind: str, item: Any, autogen_context: Any) -> str | bool:
+def _render_item(kind: str, item: Any, autogen_context: Any) -> str | Literal[False]:
     # Migrations must not import intake's models: a later refactor would break old revisions.
     if kind == "type" and isinstance(item, UTCDateTime):
         return "sa.DateTime(timezone=True)"
