@@ -262,13 +262,16 @@ class Config:
 
     def _development_note(self, *, explicit: bool) -> str:
         """The one line that says this process runs in development mode, and why."""
-        why = "INTAKE_ENV=development" if explicit else f"{INSTANCE_DIR / DEV_SECRETS} exists"
+        why = (
+            "INTAKE_ENV=development" if explicit
+            else f"{INSTANCE_DIR / DEV_SECRETS} exists and no production setting is given"
+        )
         secrets_from = (
             f"throwaway secrets from {INSTANCE_DIR / DEV_SECRETS}" if self.generated
             else "secrets from the environment"
         )
         return (
-            f"development mode ({why}, no production setting given): {secrets_from}, "
+            f"development mode ({why}): {secrets_from}, "
             "never use it in production"
         )
 

@@ -3,19 +3,24 @@
 from __future__ import annotations
 
 import json
+import logging
 import os
 import subprocess
 import sys
 from pathlib import Path
 from typing import Any
 
+import click
 import pytest
 from click.testing import CliRunner
 from sqlalchemy import create_engine, func, select
 from sqlalchemy.orm import Session
 
+from intake import config as config_module
 from intake.cli import main
-from intake.models import Factory, Message, Report
+from intake.config import PRODUCTION_SETTINGS
+from intake.demo import DEMO_ON_CALL
+from intake.models import AlertMail, AlertMailStatus, Factory, Message, Report
 
 from conftest import ACCOUNT_SID, AUTH_TOKEN
 
@@ -134,3 +139,129 @@ def test_model_train_learns_from_labels_and_evaluate_reports_figures(
     assert evaluated.exit_code == 0, evaluated.output
     for figure in ("language", "urgent", "leak"):
         assert figure in evaluated.output.lower()
+
+
+# Settings a deployment gives; unset, a checkout's commands rely on what the demo left.
+CLEAN = {name: None for name in (*PRODUCTION_SETTINGS, "INTAKE_ENV")}
+
+
+def every_command(group: click.Group, prefix: tuple[str, ...] = ()) -> list[tuple[str, ...]]:
+    found = []
+    for name, command in group.commands.items():
+        found.append((*prefix, name))
+        if isinstance(command, click.Group):
+            found.extend(every_command(command, (*prefix, name)))
+    return found
+
+
+def test_help_needs_no_configuration() -> None:
+    runner = CliRunner()
+    commands = every_command(main)
+    assert ("worker",) in commands
+    assert ("db", "upgrade") in commands
+
+    for command in [(), *commands]:
+        result = runner.invoke(main, [*command, "--help"], env=CLEAN)
+        assert result.exit_code == 0, (command, result.output)
+        assert "Traceback" not in result.output
+        assert "Usage:" in result.output
+    assert "worker" in runner.invoke(main, ["--help"], env=CLEAN).output
+
+
+def test_without_configuration_a_command_names_the_missing_setting_in_one_line() -> None:
+    result = CliRunner().invoke(main, ["purge"], env=CLEAN)
+
+    assert result.exit_code == 1
+    assert result.exception is None or isinstance(result.exception, SystemExit)
+    [line] = result.output.strip().splitlines()
+    assert line.startswith("Error: missing INTAKE_SECRET_KEY")
+
+
+def test_a_production_worker_without_a_number_to_send_from_says_so(
+    environment: dict[str, str],
+) -> None:
+    result = CliRunner().invoke(main, ["worker", "--once"], env=environment)
+
+    assert result.exit_code == 1
+    [line] = result.output.strip().splitlines()
+    assert "INTAKE_HOTLINE_NUMBERS" in line
+
+
+def test_every_command_works_where_the_demo_left_its_secrets(
+    instance_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    runner = CliRunner()
+    demo = runner.invoke(main, ["demo", "--no-serve"], env=CLEAN)
+    assert demo.exit_code == 0, demo.output
+    assert (instance_dir / "dev-secrets.json").is_file()
+    commands = [
+        ["check-config"],
+        ["reanalyze"],
+        ["purge"],
+        ["worker", "--once"],
+        ["send-alerts"],
+        ["keys", "rotate-contacts"],
+        ["keys", "rotate-texts"],
+        ["export", "--month", "2026-10", "--out", str(tmp_path), "--no-report"],
+        ["routes"],
+        ["sms", "Gaji tak bayar dua bulan", "--from", "+60120000001"],
+        ["db", "upgrade"],
+    ]
+    for command in commands:
+        monkeypatch.setattr(config_module, "_said", set())
+        caplog.clear()
+        result = runner.invoke(main, command, env=CLEAN)
+        assert result.exit_code == 0, (command, result.output)
+        notes = [r.getMessage() for r in caplog.records if "development mode" in r.getMessage()]
+        if command[0] == "sms":  # the simulator asks for development mode itself
+            assert len(notes) == 1, notes
+            assert "INTAKE_ENV=development" in notes[0]
+        elif command[0] != "db":  # migrations need no secrets and no mode
+            assert len(notes) == 1, (command, notes)
+            assert "dev-secrets.json exists" in notes[0]
+    assert "mode: development" in runner.invoke(main, ["check-config"], env=CLEAN).output
+
+    # Reconciling needs Twilio itself: one line says which setting.
+    reconcile = runner.invoke(main, ["reconcile"], env=CLEAN)
+    assert reconcile.exit_code == 1
+    [line] = reconcile.output.strip().splitlines()
+    assert "TWILIO_ACCOUNT_SID" in line
+    # Any production setting means a deployment: its missing secrets are an error, as ever.
+    deployed = runner.invoke(main, ["purge"], env=dict(CLEAN, INTAKE_PUBLIC_URL="https://x.example"))
+    assert deployed.exit_code == 1
+    assert "missing INTAKE_SECRET_KEY" in deployed.output
+
+
+def test_the_demo_seeds_an_on_call_contact_and_its_urgent_alert_is_mailed_in_development(
+    instance_dir: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="intake")
+    result = CliRunner().invoke(main, ["demo", "--no-serve"], env=CLEAN)
+    assert result.exit_code == 0, result.output
+
+    engine = create_engine(f"sqlite:///{instance_dir / 'intake.sqlite'}")
+    with Session(engine) as session:
+        mails = session.scalars(select(AlertMail)).all()
+        urgent = session.scalars(select(Report.code).where(Report.urgent.is_(True))).all()
+    engine.dispose()
+    assert urgent
+    assert [mail.email for mail in mails] == [DEMO_ON_CALL] * len(urgent)
+    assert all(mail.status is AlertMailStatus.SENT for mail in mails)
+    logged = [r.getMessage() for r in caplog.records if "development mailer" in r.getMessage()]
+    assert sorted(code for line in logged for code in urgent if code in line) == sorted(urgent)
+    assert not any("@" in line for line in logged)
+
+
+def test_the_demo_hint_names_the_command_as_typed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from intake.cli import _this_command
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(sys, "argv", [".venv/bin/intake", "demo"])
+    assert _this_command() == ".venv/bin/intake"
+    monkeypatch.setattr(sys, "argv", [str(tmp_path / ".venv" / "bin" / "intake"), "demo"])
+    assert _this_command() == ".venv/bin/intake"
+    monkeypatch.setattr(sys, "argv", ["/usr/local/bin/intake", "demo"])
+    assert _this_command() == "/usr/local/bin/intake"
