@@ -107,8 +107,9 @@ def test_production_never_uses_the_development_sender(config: Config) -> None:
         outbox_sender(production, keyring)
     with_numbers = replace(production, hotline_numbers=("+60300000000",))
     assert type(outbox_sender(with_numbers, keyring)) is Sender
-    # Not even a production configuration without a Twilio account gets it.
-    assert type(outbox_sender(replace(with_numbers, twilio_account_sid=""), keyring)) is Sender
+    # A production configuration without a Twilio account is refused, not given it.
+    with pytest.raises(ConfigError, match="TWILIO_ACCOUNT_SID"):
+        outbox_sender(replace(with_numbers, twilio_account_sid=""), keyring)
     with pytest.raises(ConfigError, match="development mode only"):
         DevelopmentSender(production, keyring)
     assert Mailer.from_config(production) is None

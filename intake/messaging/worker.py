@@ -567,6 +567,8 @@ def outbox_sender(config: Config, keyring: Keyring, *, batch: int = 20) -> Sende
         raise ConfigError(
             "missing INTAKE_HOTLINE_NUMBERS or TWILIO_MESSAGING_SERVICE_SID: nothing to send from"
         )
+    if not config.twilio_account_sid:
+        raise ConfigError("missing TWILIO_ACCOUNT_SID: the outbox sends through Twilio's API")
     return Sender(config, keyring, batch=batch)
 
 
