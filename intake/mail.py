@@ -108,8 +108,8 @@ class _LoggingSmtp(smtplib.SMTP):
 
     def send_message(self, msg: Message, *args: Any, **kwargs: Any) -> dict[str, tuple[int, bytes]]:
         log.info(
-            "development mailer: alert mail for report %s marked sent, not mailed "
-            "(INTAKE_SMTP_URL is not set)",
+            "development mailer: alert mail for report %s marked sent; nothing left this "
+            "machine (INTAKE_SMTP_URL is not set)",
             msg.get(REPORT_HEADER, "-"),
         )
         return {}

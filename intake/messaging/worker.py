@@ -546,7 +546,8 @@ class DevelopmentSender(Sender):
 
     def _deliver(self, row: _Claimed, to: str) -> tuple[str | None, Any]:
         log.info(
-            "development sender: %s for report %s marked sent, not sent (outbox %d)",
+            "development sender: %s for report %s marked sent; nothing left this machine "
+            "(outbox %d)",
             row.kind,
             row.report_code or "-",
             row.id,
