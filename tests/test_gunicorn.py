@@ -35,7 +35,7 @@ def free_port() -> int:
 
 @pytest.fixture
 def server(database_url: str, keys: dict[str, Any], tmp_path: Path) -> Iterator[str]:
-    """gunicorn with three workers serving wsgi:app on loopback, configured from the environment."""
+    """gunicorn as the Procfile runs it (preloaded, forked), three workers on loopback."""
     port = free_port()
     env = dict(
         os.environ,
@@ -51,7 +51,8 @@ def server(database_url: str, keys: dict[str, Any], tmp_path: Path) -> Iterator[
     )
     log = (tmp_path / "gunicorn.log").open("w")
     process = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "--workers", "3", "--bind", f"127.0.0.1:{port}",
+        [sys.executable, "-m", "gunicorn", "--preload", "--workers", "3", "--bind",
+         f"127.0.0.1:{port}",
          "wsgi:app"],
         cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT,
     )
