@@ -263,33 +263,31 @@ def _notes(session: Session, report_id: int) -> list[NoteDetail]:
 
 
 def _alerts(session: Session, report_id: int) -> list[AlertSummary]:
-    counts: dict[int, dict[AlertMailStatus, int]] = {}
-    for alert_id, status, count in session.execute(
-        select(AlertMail.alert_id, AlertMail.status, func.count())
-        .join(Alert, Alert.id == AlertMail.alert_id)
+    # One query: each alert with its mails counted by status (an unplanned one has none).
+    rows = session.execute(
+        select(
+            Alert.id, Alert.created_at, Alert.planned_at, AlertMail.status, func.count(AlertMail.id)
+        )
+        .outerjoin(AlertMail, AlertMail.alert_id == Alert.id)
         .where(Alert.report_id == report_id)
-        .group_by(AlertMail.alert_id, AlertMail.status)
-    ):
-        counts.setdefault(alert_id, {})[status] = count
-    alerts = session.execute(
-        select(Alert.id, Alert.created_at, Alert.planned_at)
-        .where(Alert.report_id == report_id)
+        .group_by(Alert.id, Alert.created_at, Alert.planned_at, AlertMail.status)
         .order_by(Alert.created_at, Alert.id)
     )
-    summaries = []
-    for alert_id, created_at, planned_at in alerts:
-        mails = counts.get(alert_id, {})
-        waiting = mails.get(AlertMailStatus.PENDING, 0) + mails.get(AlertMailStatus.SENDING, 0)
-        summaries.append(
-            AlertSummary(
-                created_at=created_at,
-                planned=planned_at is not None,
-                sent=mails.get(AlertMailStatus.SENT, 0),
-                waiting=waiting,
-                failed=mails.get(AlertMailStatus.FAILED, 0),
-            )
+    alerts: dict[int, tuple[datetime, bool, dict[AlertMailStatus, int]]] = {}
+    for alert_id, created_at, planned_at, status, count in rows:
+        _, _, mails = alerts.setdefault(alert_id, (created_at, planned_at is not None, {}))
+        if status is not None:
+            mails[status] = count
+    return [
+        AlertSummary(
+            created_at=created_at,
+            planned=planned,
+            sent=mails.get(AlertMailStatus.SENT, 0),
+            waiting=mails.get(AlertMailStatus.PENDING, 0) + mails.get(AlertMailStatus.SENDING, 0),
+            failed=mails.get(AlertMailStatus.FAILED, 0),
         )
-    return summaries
+        for created_at, planned, mails in alerts.values()
+    ]
 
 
 def _duplicates(session: Session, viewer: Viewer, report_id: int) -> list[LinkedReport]:
