@@ -24,7 +24,6 @@ TWILIO_API_BASE = "https://api.twilio.com"
 log = logging.getLogger(__name__)
 
 
-
 def _instance_dir() -> Path:
     """instance/ beside the package in a source checkout; else under the environment's prefix,
     where Flask puts an installed package's instance folder."""
@@ -270,10 +269,7 @@ class Config:
             f"throwaway secrets from {INSTANCE_DIR / DEV_SECRETS}" if self.generated
             else "secrets from the environment"
         )
-        return (
-            f"development mode ({why}): {secrets_from}, "
-            "never use it in production"
-        )
+        return f"development mode ({why}): {secrets_from}; never use it in production"
 
 
 _ENV_NAMES = {
@@ -283,6 +279,7 @@ _ENV_NAMES = {
     "text_keys": "INTAKE_TEXT_KEYS",
     "twilio_auth_token": "TWILIO_AUTH_TOKEN",
 }
+
 
 def default_env(environ: Mapping[str, str]) -> str:
     """Development where the demo left secrets and nothing says "deployment"; else production."""
