@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
+import runpy
 import socket
 import subprocess
 import sys
@@ -163,3 +165,23 @@ def test_the_procfile_access_log_names_paths_without_query_strings(
     assert "GET /admin/ " in logged, logged
     for word in ("overtime", "dormitory", "wages", "passport", "?q="):
         assert word not in logged, logged
+
+
+def test_gunicorn_error_log_names_paths_without_query_strings() -> None:
+    from gunicorn.config import Config as GunicornConfig
+
+    settings = runpy.run_path(str(REPO / "gunicorn.conf.py"))
+    logger = settings["logger_class"](GunicornConfig())
+    seen: list[str] = []
+    handler = logging.Handler()
+    handler.emit = lambda record: seen.append(record.getMessage())  # type: ignore[method-assign]
+    logger.error_log.addHandler(handler)
+    try:
+        raise RuntimeError("a broken pipe, say")
+    except RuntimeError:
+        logger.exception("Error handling request %s %s", "GET", "/admin/?q=overtime+unpaid")
+    logger.warning("Invalid request from ip=x: Invalid HTTP request line: 'GET /admin/?q=dorm'")
+    assert seen == [
+        "Error handling request GET /admin/",
+        "Invalid request from ip=x: Invalid HTTP request line: 'GET /admin/'",
+    ]
