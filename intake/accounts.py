@@ -161,9 +161,15 @@ def address_blocked(session: Session, config: Config, client: str) -> bool:
 def address_failed(session: Session, config: Config, client: str) -> None:
     """Count a failed sign-in from the client address; forget those past the window."""
     now = utcnow()
-    stale = now - config.login_address_window
-    session.execute(delete(LoginFailure).where(LoginFailure.at <= stale))
+    forget_address_failures(session, config, now)
     session.add(LoginFailure(client=client, at=now))
+
+
+def forget_address_failures(session: Session, config: Config, now: datetime) -> int:
+    """Delete the failed sign-ins the throttle no longer counts; returns how many."""
+    stale = now - config.login_address_window
+    deleted = session.connection().execute(delete(LoginFailure).where(LoginFailure.at <= stale))
+    return deleted.rowcount
 
 
 def is_locked(user: User) -> bool:

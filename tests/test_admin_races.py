@@ -10,16 +10,19 @@ import sys
 import threading
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
 from typing import Any
 
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from intake import create_app, db
 from intake.config import Config
-from intake.models import Role
+from intake.models import LoginFailure, Role, utcnow
+from intake.retention import purge
 
 from admin_support import (
     BASE_URL,
@@ -185,10 +188,6 @@ def test_forwarded_for_is_ignored_without_a_trusted_proxy(config: Config) -> Non
 def test_the_throttle_stores_no_address(two_hosts: tuple[Flask, Flask], session: Session) -> None:
     first, _ = two_hosts
     password_step(browser(first), "a@example.org", "wrong", **_from("203.0.113.77"))
-    from sqlalchemy import select
-
-    from intake.models import LoginFailure
-
     keys = session.scalars(select(LoginFailure.client)).all()
     assert len(keys) == 1
     assert "203.0.113.77" not in keys[0]
@@ -207,3 +206,18 @@ def test_behind_a_proxy_the_webhook_still_checks_the_public_url(
         form("Overtime unpaid"), signed_url="https://localhost/sms/inbound", headers=proxied
     )
     assert answer.status_code == 403
+
+
+def test_the_daily_purge_forgets_failures_past_the_window(
+    two_hosts: tuple[Flask, Flask], session: Session
+) -> None:
+    first, _ = two_hosts
+    config: Config = first.config["INTAKE"]
+    password_step(browser(first), "a@example.org", "wrong", **_from("203.0.113.8"))
+    count = select(func.count()).select_from(LoginFailure)
+    keyring = first.extensions["intake.hotline"].keyring
+    purge(db.sessions(first)(), config, keyring, now=utcnow())
+    assert session.scalar(count) == 1
+    later = utcnow() + config.login_address_window + timedelta(seconds=1)
+    purge(db.sessions(first)(), config, keyring, now=later)
+    assert session.scalar(count) == 0
