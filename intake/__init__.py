@@ -12,6 +12,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import configure_mappers
 from werkzeug.exceptions import HTTPException
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from intake import db
 from intake.config import Config
@@ -42,6 +43,12 @@ def create_app(test_config: Config | Mapping[str, Any] | None = None) -> Flask:
         MAX_FORM_MEMORY_SIZE=config.max_body_bytes,
     )
     logging.getLogger("intake").setLevel(config.log_level)
+    if config.proxy_hops:
+        # The client's address (sign-in throttle) and scheme (secure cookies) as the proxy saw
+        # them. The webhook's signature is checked against INTAKE_PUBLIC_URL, not these.
+        app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
+            app.wsgi_app, x_for=config.proxy_hops, x_proto=config.proxy_hops
+        )
     db.init_app(app, config.database_url, config.database_timeout)
 
     from intake import admin

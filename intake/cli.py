@@ -394,6 +394,30 @@ def user_create(email: str, name: str, role: str, partner_name: str | None, pass
     click.echo(f"created account {created.id} ({role}); TOTP is enrolled at first sign-in")
 
 
+@user.command("set-password")
+@click.option("--email", required=True)
+@click.password_option(help="Asked for twice when not given; 12 characters or more.")
+def user_set_password(email: str, password: str) -> None:
+    """Give an account a new password; every session of the account ends."""
+    from sqlalchemy import select
+
+    from intake.accounts import AccountError, normalise_email, set_password
+    from intake.db import write_transaction
+    from intake.models import User
+
+    app: Flask = current_app
+    session = sessions(app)()
+    try:
+        with write_transaction(session):
+            found = session.scalar(select(User).where(User.email == normalise_email(email)))
+            if found is None:
+                raise AccountError("no account with this e-mail")
+            set_password(session, found, password, actor_id=None)
+    except AccountError as error:
+        raise click.ClickException(str(error)) from error
+    click.echo(f"account {found.id}: new password set, its sessions ended")
+
+
 @main.command("export")
 @click.option("--month", required=True, help="The month to export, e.g. 2026-10.")
 @click.option("--buyer", default=None, help="Only the factories and brands of this buyer.")

@@ -109,6 +109,13 @@ class Config:
     # Failed sign-ins (password or code) before an account is locked, and for how long.
     login_max_failures: int = 5
     login_lockout: timedelta = timedelta(minutes=15)
+    # Failed sign-ins from one client address (whatever the account) within the window before
+    # that address gets 429. Counted in the database, so the limit holds across hosts.
+    login_address_max_failures: int = 20
+    login_address_window: timedelta = timedelta(minutes=10)
+    # How many proxies in front of the app append to X-Forwarded-For and set
+    # X-Forwarded-Proto; 0 trusts no such header (a client could forge it).
+    proxy_hops: int = 0
     # Outbound SMS (intake/messaging): where the REST API is (tests point it at a stand-in),
     # which numbers send, and how the outbox worker retries.
     twilio_api_base: str = TWILIO_API_BASE
@@ -186,6 +193,13 @@ class Config:
         if "INTAKE_LOGIN_LOCKOUT_MINUTES" in env:
             minutes = float(env["INTAKE_LOGIN_LOCKOUT_MINUTES"])
             values["login_lockout"] = timedelta(minutes=minutes)
+        if "INTAKE_LOGIN_ADDRESS_MAX_FAILURES" in env:
+            values["login_address_max_failures"] = int(env["INTAKE_LOGIN_ADDRESS_MAX_FAILURES"])
+        if "INTAKE_LOGIN_ADDRESS_WINDOW_MINUTES" in env:
+            minutes = float(env["INTAKE_LOGIN_ADDRESS_WINDOW_MINUTES"])
+            values["login_address_window"] = timedelta(minutes=minutes)
+        if "INTAKE_PROXY_HOPS" in env:
+            values["proxy_hops"] = int(env["INTAKE_PROXY_HOPS"])
         if "INTAKE_FACTORY_CODE_PATTERN" in env:
             values["factory_code_pattern"] = env["INTAKE_FACTORY_CODE_PATTERN"]
         values.update(_messaging(env))
@@ -235,6 +249,10 @@ class Config:
         # A send must finish well inside the stale time, or recovery could resend it.
         if self.twilio_timeout * 4 > self.outbox_stale_after.total_seconds():
             raise ConfigError("INTAKE_OUTBOX_STALE_MINUTES must be over 4 x INTAKE_TWILIO_TIMEOUT")
+        if self.login_address_max_failures < 1:
+            raise ConfigError("INTAKE_LOGIN_ADDRESS_MAX_FAILURES must be at least 1")
+        if self.proxy_hops < 0:
+            raise ConfigError("INTAKE_PROXY_HOPS: must not be negative")
         if self.outbox_max_attempts < 1:
             raise ConfigError("INTAKE_OUTBOX_MAX_ATTEMPTS must be at least 1")
         unknown = set(self.languages) - set(DEFAULT_LANGUAGES)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import fcntl
+import logging
 import os
 import threading
 import time
@@ -26,6 +27,8 @@ NAMING_CONVENTION = {
     "pk": "pk_%(table_name)s",
 }
 
+
+log = logging.getLogger(__name__)
 
 WRITE_OPTION = "intake_write"
 T = TypeVar("T")
@@ -53,11 +56,32 @@ def make_engine(url: str, timeout: float = 10.0) -> Engine:
     if engine.dialect.name == "sqlite":
         database = engine.url.database
         if database and database != ":memory:" and not database.startswith("file:"):
+            _private_files(database)
             _WRITER_LOCKS[engine] = WriterLock(f"{database}-writer.lock", timeout)
         busy = int(timeout * 1000)
         event.listen(engine, "connect", lambda conn, record: _sqlite_on_connect(conn, busy))
         event.listen(engine, "begin", _sqlite_on_begin)
     return engine
+
+
+def _private_files(database: str) -> None:
+    """The SQLite file, created readable and writable by its owner alone.
+
+    SQLite creates the WAL and shared-memory files later, with the database file's own mode,
+    so this covers all three; a file made world-readable before is tightened.
+    """
+    try:
+        os.close(os.open(database, os.O_RDWR | os.O_CREAT, 0o600))
+    except OSError:
+        return  # no such folder, say: connecting reports it
+    for path in (database, f"{database}-wal", f"{database}-shm"):
+        try:
+            if os.stat(path).st_mode & 0o077:
+                os.chmod(path, 0o600)
+        except FileNotFoundError:
+            continue
+        except PermissionError:
+            log.warning("cannot make %s private: it belongs to another user", path)
 
 
 def _connect_args(url: str, timeout: float) -> dict[str, Any]:

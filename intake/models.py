@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+import secrets
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -340,6 +341,11 @@ class Role(enum.StrEnum):
     MONITOR = "monitor"
 
 
+def new_session_token() -> str:
+    """A random value that every session cookie of one account carries (see User)."""
+    return secrets.token_urlsafe(32)
+
+
 class User(Base):
     """A person who signs in to the admin pages."""
 
@@ -360,11 +366,32 @@ class User(Base):
     locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # Part of every session cookie of this account: a new one (sign-out, a new password or
+    # second factor, switched off) ends all of them at their next request, server-side.
+    session_token: Mapped[str] = mapped_column(String(64), default=new_session_token)
 
     partner: Mapped[Partner | None] = relationship()
 
     def __repr__(self) -> str:
         return f"<User {self.id} {self.role}>"
+
+
+class LoginFailure(Base):
+    """A failed sign-in from one client address: the throttle every host shares.
+
+    The address is kept as a keyed hash only (a monitor's address is personal data), and rows
+    older than the throttle's window are deleted as new ones come.
+    """
+
+    __tablename__ = "login_failure"
+    __table_args__ = (Index("ix_login_failure_client_at", "client", "at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    client: Mapped[str] = mapped_column(String(64))
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+
+    def __repr__(self) -> str:
+        return f"<LoginFailure {self.id}>"
 
 
 class Contact(Base):

@@ -30,6 +30,7 @@ from typing import Protocol
 from sqlalchemy import ColumnElement, and_, exists, not_, or_, select, update
 from sqlalchemy.orm import Session, aliased
 
+from intake.accounts import forget_address_failures
 from intake.config import Config
 from intake.db import write_transaction
 from intake.models import (
@@ -168,6 +169,8 @@ def purge(
             )
             .values(status=OutboxStatus.CANCELLED, last_error="contact purged")
         ).rowcount
+        # Hashed addresses of failed sign-ins, once the throttle no longer counts them.
+        forget_address_failures(session, config, now)
     if contacts or purged:
         _scrub(session)
     result = PurgeResult(

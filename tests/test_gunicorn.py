@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
+import logging
 import os
+import runpy
 import socket
 import subprocess
 import sys
@@ -106,3 +109,80 @@ def test_concurrent_deliveries_store_each_sms_exactly_once(server: str, database
     assert sorted(sids) == sorted({fields["MessageSid"] for fields in jobs})
     assert reporters == 2
     assert reports == 2  # the five racing messages thread into one report
+
+
+def test_the_procfile_access_log_names_paths_without_query_strings(
+    database_url: str, keys: dict[str, Any], tmp_path: Path
+) -> None:
+    # The web line exactly as the Procfile has it, run by a shell as a platform would.
+    web = next(
+        line.removeprefix("web:").strip()
+        for line in (REPO / "Procfile").read_text().splitlines()
+        if line.startswith("web:")
+    )
+    port = free_port()
+    env = dict(
+        os.environ,
+        PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
+        PORT=str(port),
+        WEB_CONCURRENCY="1",
+        INTAKE_ENV="production",
+        DATABASE_URL=database_url,
+        INTAKE_SECRET_KEY=keys["secret_key"],
+        INTAKE_PSEUDONYM_PEPPER=keys["pseudonym_pepper"],
+        INTAKE_CONTACT_KEYS=keys["contact_keys"][0],
+        INTAKE_TEXT_KEYS=keys["text_keys"][0],
+        TWILIO_AUTH_TOKEN=AUTH_TOKEN,
+        INTAKE_PUBLIC_URL=f"http://127.0.0.1:{port}",
+    )
+    log_path = tmp_path / "web.log"
+    with log_path.open("w") as log:
+        process = subprocess.Popen(  # noqa: S603
+            ["/bin/sh", "-c", f"exec {web}"],
+            cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT,
+        )
+        base = f"http://127.0.0.1:{port}"
+        try:
+            deadline = time.monotonic() + 60
+            while True:
+                try:
+                    urllib.request.urlopen(f"{base}/healthz", timeout=5).read()  # noqa: S310
+                    break
+                except OSError:
+                    if process.poll() is not None or time.monotonic() > deadline:
+                        pytest.fail(log_path.read_text())
+                    time.sleep(0.2)
+            # A monitor's search: words of worker texts, in the query string and the Referer.
+            search = urllib.request.Request(  # noqa: S310
+                f"{base}/admin/?q=overtime+unpaid+dormitory",
+                headers={"Referer": f"{base}/admin/?q=wages+withheld+passport"},
+            )
+            with contextlib.suppress(urllib.error.HTTPError):
+                urllib.request.urlopen(search, timeout=30).read()  # noqa: S310
+        finally:
+            process.terminate()
+            process.wait(timeout=30)
+    logged = log_path.read_text()
+    assert "GET /admin/ " in logged, logged
+    for word in ("overtime", "dormitory", "wages", "passport", "?q="):
+        assert word not in logged, logged
+
+
+def test_gunicorn_error_log_names_paths_without_query_strings() -> None:
+    from gunicorn.config import Config as GunicornConfig
+
+    settings = runpy.run_path(str(REPO / "gunicorn.conf.py"))
+    logger = settings["logger_class"](GunicornConfig())
+    seen: list[str] = []
+    handler = logging.Handler()
+    handler.emit = lambda record: seen.append(record.getMessage())  # type: ignore[method-assign]
+    logger.error_log.addHandler(handler)
+    try:
+        raise RuntimeError("a broken pipe, say")
+    except RuntimeError:
+        logger.exception("Error handling request %s %s", "GET", "/admin/?q=overtime+unpaid")
+    logger.warning("Invalid request from ip=x: Invalid HTTP request line: 'GET /admin/?q=dorm'")
+    assert seen == [
+        "Error handling request GET /admin/",
+        "Invalid request from ip=x: Invalid HTTP request line: 'GET /admin/'",
+    ]

@@ -5,6 +5,7 @@ One blueprint; a module per section. Every route is guarded by `access.roles`.
 
 from __future__ import annotations
 
+import hmac
 import time
 from typing import Any
 
@@ -89,15 +90,20 @@ def init_app(app: Flask, config: Config) -> None:
 
 
 @login.user_loader
-def _load_viewer(user_id: str) -> Viewer | None:
-    if not user_id.isdigit():
+def _load_viewer(session_id: str) -> Viewer | None:
+    # The cookie names "<account id>:<session token>" (Viewer.get_id); a token that is no
+    # longer the account's means that session was ended: signed out, or its account changed.
+    user_id, _, token = session_id.partition(":")
+    if not user_id.isdigit() or not token:
         return None
     db = get_session()
     user = db.scalar(select(User).where(User.id == int(user_id), User.active.is_(True)))
     db.commit()  # end the read; a view's write transaction begins afresh
     if user is None or user.totp_secret is None:
         return None
-    return Viewer(user.id, user.role, user.partner_id, user.name, user.locale)
+    if not hmac.compare_digest(user.session_token.encode(), token.encode()):
+        return None
+    return Viewer.of(user)
 
 
 def _locale() -> str:

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import wraps
 from typing import ParamSpec, TypeVar
 
 from flask import abort
 from flask_login import current_user, login_required
 
-from intake.models import Role
+from intake.models import Role, User
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -25,14 +25,23 @@ class Viewer:
     partner_id: int | None = None
     name: str = ""
     locale: str = "en"
+    # The account's session token when signed in: the session cookie names it (see get_id).
+    session_token: str = field(default="", repr=False)
 
     # Flask-Login's user protocol: only signed-in, active accounts are ever loaded as Viewers.
     is_authenticated = True
     is_active = True
     is_anonymous = False
 
+    @classmethod
+    def of(cls, user: User) -> Viewer:
+        """The viewer an account signs in as."""
+        return cls(user.id, user.role, user.partner_id, user.name, user.locale, user.session_token)
+
     def get_id(self) -> str:
-        return str(self.user_id)
+        # Flask-Login's "alternative token": a cookie names the account and its current
+        # session token, so a new token (sign-out, password, second factor) ends every cookie.
+        return f"{self.user_id}:{self.session_token}"
 
     @property
     def sees_all_partners(self) -> bool:

@@ -1,10 +1,12 @@
-"""Sign-in in two steps (password, then TOTP), first-time TOTP enrolment, sign-out, language."""
+"""Sign-in in two steps (password, then TOTP), first-time TOTP enrolment, sign-out, language.
+
+Every failed step is counted against the account (lockout) and the client address (429), both
+in the database, so the limits hold however many hosts serve the pages.
+"""
 
 from __future__ import annotations
 
-import threading
 import time
-from collections import defaultdict, deque
 
 import segno
 from flask import abort, flash, redirect, render_template, request, session, url_for
@@ -25,57 +27,25 @@ from intake.models import User
 PENDING_SECONDS = 300
 
 
-class Throttle:
-    """At most `limit` failed sign-ins per client address per window, in this process.
-
-    Account lockout (in the database) is what holds across hosts; this only slows one client
-    guessing against many accounts.
-    """
-
-    def __init__(self, limit: int = 20, window: float = 600.0) -> None:
-        self.limit, self.window = limit, window
-        self._failures: dict[str, deque[float]] = defaultdict(deque)
-        self._lock = threading.Lock()
-
-    def blocked(self, client: str) -> bool:
-        now = time.monotonic()
-        with self._lock:
-            failures = self._failures[client]
-            while failures and failures[0] < now - self.window:
-                failures.popleft()
-            return len(failures) >= self.limit
-
-    def failed(self, client: str) -> None:
-        with self._lock:
-            self._failures[client].append(time.monotonic())
-
-
-throttle = Throttle()
-
-
 @bp.route("/login", methods=["GET", "POST"])
 def login() -> str | Response:
     form = LoginForm()
     if request.args.get("expired"):
         flash(_("You were signed out after a period without activity."), "info")
     if form.validate_on_submit():
-        client = request.remote_addr or "?"
-        if throttle.blocked(client):
-            abort(429)
         db = get_session()
-        with write_transaction(db):
-            check = accounts.check_password(
-                db, settings(), form.email.data or "", form.password.data or ""
-            )
-            user = check.user
-            if check.outcome is not accounts.SignIn.OK:
-                audit.record(db, "auth.refused", user_id=user.id if user else None, step="password")
+        client = _client()
+        if accounts.address_blocked(db, settings(), client):
+            abort(429)
+        check = accounts.check_password(
+            db, settings(), form.email.data or "", form.password.data or "", client=client
+        )
+        user = check.user
         if check.outcome is accounts.SignIn.OK and user is not None:
             session.clear()
-            session["pending"] = {"user": user.id, "at": time.time()}
+            session["pending"] = {"user": user.id, "token": user.session_token, "at": time.time()}
             step = "admin.code" if user.totp_secret is not None else "admin.enrol"
             return redirect(url_for(step, next=_safe_next()))
-        throttle.failed(client)
         flash(_("Wrong e-mail or password, or the account is locked for a while."), "error")
     return render_template("admin/login.html", form=form)
 
@@ -85,21 +55,24 @@ def code() -> str | Response:
     form = CodeForm()
     if form.validate_on_submit():
         db = get_session()
+        client = _client()
+        if accounts.address_blocked(db, settings(), client):
+            abort(429)
         with write_transaction(db):
             user = _pending_user(db)
             secret = accounts.totp_secret(user, hotline().keyring)
             if secret is None:
                 abort(400)
             ok = not accounts.is_locked(user) and accounts.check_totp(
-                user, secret, form.code.data or "", settings()
+                db, user, secret, form.code.data or "", settings()
             )
             if ok:
                 accounts.signed_in(db, user)
             else:
+                accounts.address_failed(db, settings(), client)
                 audit.record(db, "auth.refused", user_id=user.id, step="code")
         if ok:
             return _finish_sign_in(user)
-        throttle.failed(request.remote_addr or "?")
         flash(_("That code did not work. Wait for a new one and try again."), "error")
     return render_template("admin/code.html", form=form)
 
@@ -119,7 +92,7 @@ def enrol() -> str | Response:
     if form.validate_on_submit():
         with write_transaction(db):
             user = _pending_user(db)
-            ok = accounts.check_totp(user, secret, form.code.data or "", settings())
+            ok = accounts.check_totp(db, user, secret, form.code.data or "", settings())
             if ok:
                 accounts.enrol_totp(user, secret, keyring)
                 audit.record(db, "auth.totp_enrolled", user_id=user.id, target=user)
@@ -139,7 +112,7 @@ def enrol() -> str | Response:
 def logout() -> Response:
     db = get_session()
     with write_transaction(db):
-        audit.record(db, "auth.sign_out", user_id=viewer().user_id)
+        accounts.sign_out(db, viewer().user_id)
     logout_user()
     session.clear()
     return redirect(url_for("admin.login"))
@@ -160,7 +133,8 @@ def _pending_user(db: Session) -> User:
         session.pop("pending", None)
         abort(401)
     user = db.get(User, int(pending.get("user", 0)))
-    if user is None or not user.active:
+    # A sign-in half done when the account's sessions were ended (a new password, say) ends too.
+    if user is None or not user.active or user.session_token != pending.get("token"):
         abort(401)
     return user
 
@@ -168,9 +142,17 @@ def _pending_user(db: Session) -> User:
 def _finish_sign_in(user: User) -> Response:
     target = _safe_next()
     session.clear()  # a fresh session: nothing from before the sign-in carries over
-    login_user(Viewer(user.id, user.role, user.partner_id, user.name, user.locale))
+    login_user(Viewer.of(user))
     session["seen"] = time.time()
     return redirect(target or url_for("admin.queue"))
+
+
+def _client() -> str:
+    """The client's address as the throttle keeps it: a keyed hash, never the address.
+
+    Behind a proxy this is the address the proxy saw, when INTAKE_PROXY_HOPS says to trust it.
+    """
+    return hotline().keyring.address_key(request.remote_addr or "?")
 
 
 def _safe_next() -> str | None:

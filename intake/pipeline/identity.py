@@ -45,10 +45,19 @@ class Keyring:
         self._pepper = config.pseudonym_pepper.encode()
         self._contact = MultiFernet([Fernet(key) for key in config.contact_keys])
         self._text = MultiFernet([Fernet(key) for key in config.text_keys])
+        # Its own key, derived from the session secret rather than the pepper: a throttle row
+        # cannot be matched with a pseudonym, nor reversed by hashing every address.
+        self._address = hmac.new(
+            config.secret_key.encode(), b"intake: client address", hashlib.sha256
+        ).digest()
 
     def pseudonym(self, sender: Sender) -> str:
         """The keyed hash that identifies a reporter without revealing the number."""
         return hmac.new(self._pepper, sender.canonical.encode(), hashlib.sha256).hexdigest()
+
+    def address_key(self, address: str) -> str:
+        """The keyed hash by which the sign-in throttle knows a client's address."""
+        return hmac.new(self._address, address.encode(), hashlib.sha256).hexdigest()
 
     def encrypt_contact(self, sender: Sender) -> bytes:
         """The address replies go to (number, with its channel), encrypted."""
