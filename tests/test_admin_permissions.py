@@ -180,3 +180,18 @@ def test_audit_log_is_append_only(app: Flask, world: World, session: Session) ->
         with pytest.raises(DatabaseError, match="append-only"), engine.begin() as connection:
             connection.execute(statement)
     assert session.scalar(select(func.count()).select_from(AuditEvent))
+
+
+def test_audit_log_refuses_truncate(app: Flask, world: World, session: Session) -> None:
+    from sqlalchemy import text
+    from sqlalchemy.exc import DatabaseError
+
+    engine = sessions(app).kw["bind"]
+    if engine.dialect.name != "postgresql":
+        pytest.skip("SQLite has no TRUNCATE: DELETE without WHERE meets the DELETE trigger")
+    kept = session.scalar(select(func.count()).select_from(AuditEvent))
+    assert kept
+    for statement in ("TRUNCATE audit_event", "TRUNCATE audit_event RESTART IDENTITY CASCADE"):
+        with pytest.raises(DatabaseError, match="append-only"), engine.begin() as connection:
+            connection.execute(text(statement))
+    assert session.scalar(select(func.count()).select_from(AuditEvent)) == kept
