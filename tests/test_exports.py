@@ -400,6 +400,34 @@ def test_case_and_remedy_counts_and_worker_confirmations(
     assert wages["checkback_confirmations"] == "6"
 
 
+def test_a_factory_shown_as_its_total_alone_shows_no_category_anywhere(
+    app: Flask, session: Session, factories: dict[str, Factory], tmp_path: Path
+) -> None:
+    # Riverside: fewer than 5 reports every month, about the same problem; and this month a
+    # case in a category of its own. Golden Needle: enough reports to chart.
+    for month in range(7, 11):
+        at = datetime(2026, month, 3, tzinfo=UTC)
+        add_reports(session, factories["two"], 2, ("freedom_of_association",), at=at)
+        add_reports(session, factories["one"], 6, ("wages",), at=at)
+    session.add(
+        Case(title="Dismissed organisers", factory_id=factories["two"].id,
+             category="harassment", opened_at=MID_OCTOBER)
+    )
+    session.commit()
+
+    result = run(app, tmp_path, report=True)
+
+    rows = cells(read_csv(result.folder / "aggregates.csv"), "TH-002")
+    assert list(rows) == ["all categories"]
+    assert rows["all categories"]["reports"] == "<5"
+    assert rows["all categories"]["cases_opened"] == "1"
+    page = (result.folder / "report.html").read_text(encoding="utf-8")
+    assert "freedom_of_association" not in page
+    assert "harassment" not in page
+    # Golden Needle's wages came back every month, and say so.
+    assert "wages" in page
+
+
 class _Page(HTMLParser):
     def __init__(self) -> None:
         super().__init__()

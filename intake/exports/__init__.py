@@ -101,12 +101,16 @@ def export(
         history.update(aggregate.factory_months(session, where, [month], params.k, today))
         advance(1)
     current = history[params.month]
+    # What the export publishes of each month: the aggregate table, and all the report sees.
+    published = {
+        month: aggregate.publish(rows, where, params.k) for month, rows in history.items()
+    }
     regions = sorted({info.country for info in where.factories.values() if info.country})
     scanner = LeakScanner(known_names(session), regions)
 
     # Everything small is scanned before a byte is written; the record table is scanned row
     # by row into a private folder, each cell that fails withheld before it is written.
-    table = list(aggregate.table_rows(current, where, params.k))
+    table = list(aggregate.table_rows(published[params.month]))
     for number, row in enumerate(table, start=1):
         scanner.check("aggregates", number, aggregate.COLUMNS, row)
     for number, info in enumerate(where.factories.values(), start=1):
@@ -120,7 +124,7 @@ def export(
     staging.mkdir(mode=0o700)
     try:
         written, counts, withheld = _write(
-            session, params, where, current, history, table, scanner, staging, today, advance
+            session, params, where, current, published, table, scanner, staging, today, advance
         )
         withheld_cells = [cell.as_dict() for cell in withheld]
         suppressed = aggregate.suppressed_counts(current)
@@ -191,7 +195,7 @@ def _write(
     params: ExportParams,
     where: Any,
     current: list[aggregate.FactoryMonth],
-    history: dict[Month, list[aggregate.FactoryMonth]],
+    published: dict[Month, list[aggregate.PublishedRow]],
     table: list[list[Any]],
     scanner: LeakScanner,
     staging: Path,
@@ -233,7 +237,14 @@ def _write(
         written.append(writer.path)
     if params.report:
         written.extend(
-            report.build(staging, where, params.month, history, params.k, pdf=params.pdf)
+            report.build(
+                staging,
+                published,
+                params.month,
+                params.k,
+                buyer=where.buyer_name,
+                pdf=params.pdf,
+            )
         )
     return written, counts, withheld
 
