@@ -136,11 +136,15 @@ def update_report(
 
 
 def set_factory(session: Session, viewer: Viewer, report_id: int, factory_id: int | None) -> None:
-    """Link the report to a known factory (or none)."""
+    """Link the report to one of the viewer's factories (or none)."""
     with write_transaction(session):
         report = reachable_report(session, viewer, report_id)
-        if factory_id is not None and session.get(Factory, factory_id) is None:
-            raise InvalidChange(N_("no such factory"))
+        if factory_id is not None:
+            factory = session.get(Factory, factory_id)
+            # Another partner's factory looks like none at all (reference.visible_factories):
+            # attached there, a report would count in that partner's exports.
+            if factory is None or not viewer.may_see(factory.partner_id):
+                raise InvalidChange(N_("no such factory"))
         if factory_id != report.factory_id:
             audit.record(
                 session,
