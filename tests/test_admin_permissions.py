@@ -326,3 +326,23 @@ def test_every_domain_function_refuses_an_id_out_of_reach(
         with sessions(app)() as own, pytest.raises((triage.OutOfReach, triage.InvalidChange)):
             call(own, who)
         assert _snapshot(session) == before, number
+
+
+def test_ids_in_a_url_must_belong_together(app: Flask, world: World, session: Session) -> None:
+    ids = _ids(app, world)
+    admin = Viewer(world.admin.id, Role.ADMIN, None)
+    with sessions(app)() as own:
+        other = cases.open_case(own, admin, world.report_a, title="Unpaid overtime", category=None)
+    item = ids["item_id"]
+    client = sign_in(app, world.admin)
+    token = csrf(client, f"{BASE_URL}/admin/cases/{other.id}")
+    before = _snapshot(session)
+    for path, data in [
+        # Case A's page, case B's remedy item; report A's page, report B's message.
+        (f"/admin/cases/{other.id}/remedies/{item}",
+         {f"item{item}-status": "done", f"item{item}-csrf_token": token}),
+        (f"/admin/reports/{world.report_a}/messages/{ids['message_id']}/original", {}),
+    ]:
+        answer = client.post(f"{BASE_URL}{path}", data={"csrf_token": token, **data})
+        assert answer.status_code == 404, (path, answer.status_code)
+        assert _snapshot(session) == before, path
