@@ -157,11 +157,15 @@ def update_remedy(
     status: RemedyStatus,
     evidence: str,
     config: Config,
+    case_id: int | None = None,
 ) -> RemedyItem:
-    """Move a remedy item on; when the last one is done, the workers are asked (check-back)."""
+    """Move a remedy item on; when the last one is done, the workers are asked (check-back).
+
+    `case_id` is the case the form was posted on: an item of another case is not found there.
+    """
     with write_transaction(session):
         item = session.get(RemedyItem, item_id)
-        if item is None:
+        if item is None or case_id not in (None, item.case_id):
             raise OutOfReach(f"remedy item {item_id}")
         case = reachable_case(session, viewer, item.case_id)
         before = item.status

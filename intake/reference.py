@@ -1,6 +1,8 @@
 """Reference data an admin keeps: factories, partners and on-call contacts, buyers, contracts.
 
-Each change is audited by field name, never by the values (which may name people).
+Each change is audited by field name, never by the values (which may name people). Every id
+a form carries is checked with the viewer's reach (`Viewer.may_see` on the record's partner);
+one out of reach is refused as if it did not exist.
 """
 
 from __future__ import annotations
@@ -58,10 +60,12 @@ def save_factory(
         code = code.strip().upper()
         clash = session.scalar(select(Factory).where(Factory.code == code))
         factory = session.get(Factory, factory_id) if factory_id else Factory()
-        if factory is None:
+        if factory is None or (factory_id and not viewer.may_see(factory.partner_id)):
             raise InvalidChange(N_("no such factory"))
         if clash is not None and clash is not factory:
             raise InvalidChange(N_("another factory has this code"))
+        if partner_id is not None:
+            _reachable_partner(session, viewer, partner_id)
         factory.code, factory.name, factory.aliases = code, name.strip(), aliases
         factory.country = (country or "").strip().upper()[:2] or None
         factory.region = (region or "").strip() or None
@@ -100,8 +104,7 @@ def add_contact(
 ) -> Contact:
     """An on-call person for urgent reports; the phone number is stored encrypted only."""
     with write_transaction(session):
-        if session.get(Partner, partner_id) is None:
-            raise InvalidChange(N_("no such partner"))
+        _reachable_partner(session, viewer, partner_id)
         token = None
         if phone:
             try:
@@ -128,7 +131,7 @@ def add_contact(
 def set_on_call(session: Session, viewer: Viewer, contact_id: int, on_call: bool) -> None:
     with write_transaction(session):
         contact = session.get(Contact, contact_id)
-        if contact is None:
+        if contact is None or not viewer.may_see(contact.partner_id):
             raise InvalidChange(N_("no such contact"))
         contact.on_call = on_call
         audit.record(session, "contact.on_call", user_id=viewer.user_id, target=contact, on=on_call)
@@ -161,7 +164,13 @@ def add_contract(
         buyer = session.get(Buyer, buyer_id)
         if buyer is None:
             raise InvalidChange(N_("no such buyer"))
-        factories = list(session.scalars(select(Factory).where(Factory.id.in_(list(factory_ids)))))
+        wanted = set(factory_ids)
+        factories = list(session.scalars(select(Factory).where(Factory.id.in_(list(wanted)))))
+        if len(factories) != len(wanted) or not all(
+            viewer.may_see(factory.partner_id) for factory in factories
+        ):
+            # Dropping the unknown ones quietly would save a contract that is not the one asked.
+            raise InvalidChange(N_("no such factory"))
         contract = Contract(
             reference=reference.strip(),
             brands=brands,
@@ -206,10 +215,11 @@ def add_routing_rule(
     if not 0 <= priority <= 10_000:
         raise InvalidChange(N_("the priority must be between 0 and 10000"))
     with write_transaction(session):
-        if session.get(Partner, partner_id) is None:
-            raise InvalidChange(N_("no such partner"))
-        if factory_id is not None and session.get(Factory, factory_id) is None:
-            raise InvalidChange(N_("no such factory"))
+        _reachable_partner(session, viewer, partner_id)
+        if factory_id is not None:
+            factory = session.get(Factory, factory_id)
+            if factory is None or not viewer.may_see(factory.partner_id):
+                raise InvalidChange(N_("no such factory"))
         rule = RoutingRule(partner_id=partner_id, priority=priority, **conditions)
         session.add(rule)
         session.flush()
@@ -228,10 +238,17 @@ def set_rule_active(session: Session, viewer: Viewer, rule_id: int, active: bool
     """Switch a routing rule on or off (rules are kept, so the audit log can name them)."""
     with write_transaction(session):
         rule = session.get(RoutingRule, rule_id)
-        if rule is None:
+        if rule is None or not viewer.may_see(rule.partner_id):
             raise InvalidChange(N_("no such routing rule"))
         rule.active = active
         audit.record(session, "routing_rule.active", user_id=viewer.user_id, target=rule, on=active)
+
+
+def _reachable_partner(session: Session, viewer: Viewer, partner_id: int) -> Partner:
+    partner = session.get(Partner, partner_id)
+    if partner is None or not viewer.may_see(partner.id):
+        raise InvalidChange(N_("no such partner"))
+    return partner
 
 
 def _hotline_number(text: str | None) -> str | None:

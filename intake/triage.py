@@ -136,11 +136,15 @@ def update_report(
 
 
 def set_factory(session: Session, viewer: Viewer, report_id: int, factory_id: int | None) -> None:
-    """Link the report to a known factory (or none)."""
+    """Link the report to one of the viewer's factories (or none)."""
     with write_transaction(session):
         report = reachable_report(session, viewer, report_id)
-        if factory_id is not None and session.get(Factory, factory_id) is None:
-            raise InvalidChange(N_("no such factory"))
+        if factory_id is not None:
+            factory = session.get(Factory, factory_id)
+            # Another partner's factory looks like none at all (reference.visible_factories):
+            # attached there, a report would count in that partner's exports.
+            if factory is None or not viewer.may_see(factory.partner_id):
+                raise InvalidChange(N_("no such factory"))
         if factory_id != report.factory_id:
             audit.record(
                 session,
@@ -223,13 +227,26 @@ def merge_into(session: Session, viewer: Viewer, report_id: int, code: str) -> R
 
 
 def show_original(
-    session: Session, viewer: Viewer, message_id: int, keyring: Keyring, config: Config
+    session: Session,
+    viewer: Viewer,
+    message_id: int,
+    keyring: Keyring,
+    config: Config,
+    report_id: int | None = None,
 ) -> str:
-    """The message as the worker wrote it, for roles allowed to see it; every view is audited."""
+    """The message as the worker wrote it, for roles allowed to see it; every view is audited.
+
+    `report_id` is the report the form was posted on: another report's message is not found.
+    """
     with write_transaction(session):
         message = session.get(Message, message_id)
         report = message.report if message is not None else None
-        if message is None or report is None or not viewer.may_see(report.partner_id):
+        if (
+            message is None
+            or report is None
+            or report_id not in (None, report.id)
+            or not viewer.may_see(report.partner_id)
+        ):
             raise OutOfReach(f"message {message_id}")
         text = read_original(
             message,

@@ -180,3 +180,169 @@ def test_audit_log_is_append_only(app: Flask, world: World, session: Session) ->
         with pytest.raises(DatabaseError, match="append-only"), engine.begin() as connection:
             connection.execute(statement)
     assert session.scalar(select(func.count()).select_from(AuditEvent))
+
+
+def test_audit_log_refuses_truncate(app: Flask, world: World, session: Session) -> None:
+    from sqlalchemy import text
+    from sqlalchemy.exc import DatabaseError
+
+    engine = sessions(app).kw["bind"]
+    if engine.dialect.name != "postgresql":
+        pytest.skip("SQLite has no TRUNCATE: DELETE without WHERE meets the DELETE trigger")
+    kept = session.scalar(select(func.count()).select_from(AuditEvent))
+    assert kept
+    for statement in ("TRUNCATE audit_event", "TRUNCATE audit_event RESTART IDENTITY CASCADE"):
+        with pytest.raises(DatabaseError, match="append-only"), engine.begin() as connection:
+            connection.execute(text(statement))
+    assert session.scalar(select(func.count()).select_from(AuditEvent)) == kept
+
+
+def _snapshot(session: Session) -> dict[str, list[tuple[object, ...]]]:
+    """Every row the app keeps, but sign-in bookkeeping: what any change would move."""
+    from intake.db import Base
+
+    tables = {}
+    for table in Base.metadata.sorted_tables:
+        if table.name == "user_account" or any(
+            word in table.name for word in ("session", "login", "throttle")
+        ):
+            continue
+        query = select(table)
+        if table.name == AuditEvent.__tablename__:
+            query = query.where(AuditEvent.action.not_like("auth.%"))
+        rows = session.execute(query).all()
+        tables[table.name] = sorted((tuple(row) for row in rows), key=repr)
+    return tables
+
+
+def test_a_monitor_posting_partner_bs_ids_in_their_own_forms_changes_nothing(
+    app: Flask, world: World, session: Session
+) -> None:
+    ids = _ids(app, world)
+    monitor = Viewer(world.monitor_a.id, Role.MONITOR, world.partner_a)
+    with sessions(app)() as own:
+        mine = cases.open_case(own, monitor, world.report_a, title="Unpaid overtime", category=None)
+        code_b = own.scalar(select(Report.code).where(Report.id == world.report_b))
+        unrouted = Factory(code="F-0001", name="Nobody's Plant")
+        with write_transaction(own):
+            own.add(unrouted)
+    report, case, item = world.report_a, mine.id, ids["item_id"]
+    # Each form a monitor may use on their own report or case, carrying one of B's ids.
+    forms = [
+        (f"/admin/reports/{report}/factory", {"factory_id": ids["factory_id"]}),
+        (f"/admin/reports/{report}/factory", {"factory_id": unrouted.id}),
+        (f"/admin/reports/{report}/assign", {"assignee_id": world.monitor_b.id}),
+        (f"/admin/reports/{report}/merge", {"code": code_b}),
+        (f"/admin/reports/{report}/case", {"case_id": ids["case_id"]}),
+        ("/admin/cases/new", {"report_id": world.report_b, "title": "Taken over"}),
+        (
+            f"/admin/cases/{case}/remedies/{item}",
+            {f"item{item}-status": "done", f"item{item}-evidence": "photos"},
+        ),
+        (f"/admin/reports/{report}/messages/{ids['message_id']}/original", {}),
+    ]
+    client = sign_in(app, world.monitor_a)
+    token = csrf(client, f"{BASE_URL}/admin/reports/{report}")
+    before = _snapshot(session)
+    for path, data in forms:
+        answer = client.post(
+            f"{BASE_URL}{path}",
+            data={"csrf_token": token, f"item{item}-csrf_token": token, **data},
+        )
+        assert answer.status_code in (302, 404), (path, data, answer.status_code)
+        if answer.status_code == 302:
+            assert f"/admin/cases/{ids['case_id']}" not in answer.headers["Location"]
+        assert _snapshot(session) == before, (path, data)
+
+
+def test_every_domain_function_refuses_an_id_out_of_reach(
+    app: Flask, world: World, session: Session
+) -> None:
+    from intake import reference, triage
+    from intake.models import Finding, RemedyStatus, ReportStatus, VerificationMethod
+
+    ids = _ids(app, world)
+    monitor = Viewer(world.monitor_a.id, Role.MONITOR, world.partner_a)
+    admin = Viewer(world.admin.id, Role.ADMIN, None)
+    keyring, config = app.extensions["intake.hotline"].keyring, app.config["INTAKE"]
+    with sessions(app)() as own:
+        mine = cases.open_case(own, monitor, world.report_a, title="Unpaid overtime", category=None)
+        code_b = own.scalar(select(Report.code).where(Report.id == world.report_b)) or ""
+    a, b, missing = world.report_a, world.report_b, 10**9
+    factory = {"code": "F-7", "name": "x", "aliases": [], "country": None, "region": None,
+               "brands": [], "suppliers": []}
+    # (who, call) for every domain function that takes an id, with one out of reach.
+    calls = [
+        (monitor, lambda s, v: triage.set_categories(s, v, b, ["wages"])),
+        (monitor, lambda s, v: triage.update_report(s, v, b, status=ReportStatus.CLOSED)),
+        (monitor, lambda s, v: triage.set_factory(s, v, b, None)),
+        (monitor, lambda s, v: triage.set_factory(s, v, a, ids["factory_id"])),
+        (admin, lambda s, v: triage.set_factory(s, v, a, missing)),
+        (monitor, lambda s, v: triage.assign(s, v, b, None)),
+        (monitor, lambda s, v: triage.assign(s, v, a, world.monitor_b.id)),
+        (monitor, lambda s, v: triage.add_note(s, v, b, "x")),
+        (monitor, lambda s, v: triage.merge_into(s, v, b, "ZZZZZZ")),
+        (monitor, lambda s, v: triage.merge_into(s, v, a, code_b)),
+        (monitor, lambda s, v: triage.show_original(s, v, ids["message_id"], keyring, config)),
+        (monitor, lambda s, v: triage.reply_to_worker(s, v, b, "x")),
+        (monitor, lambda s, v: cases.open_case(s, v, b, title="x", category=None)),
+        (monitor, lambda s, v: cases.attach_report(s, v, a, ids["case_id"])),
+        (monitor, lambda s, v: cases.attach_report(s, v, b, mine.id)),
+        (monitor, lambda s, v: cases.add_verification(
+            s, v, ids["case_id"], method=VerificationMethod.SITE_VISIT,
+            verified_on=date(2026, 11, 1), finding=Finding.SUBSTANTIATED, notes="")),
+        (monitor, lambda s, v: cases.add_remedy(
+            s, v, ids["case_id"], action="x", responsible=Responsible.FACTORY, due_on=None)),
+        (monitor, lambda s, v: cases.update_remedy(
+            s, v, ids["item_id"], status=RemedyStatus.DONE, evidence="", config=config)),
+        (monitor, lambda s, v: cases.close_case(s, v, ids["case_id"])),
+        (monitor, lambda s, v: reference.save_factory(
+            s, v, ids["factory_id"], **factory, partner_id=None)),
+        (monitor, lambda s, v: reference.save_factory(
+            s, v, None, **{**factory, "code": "F-8"}, partner_id=world.partner_b)),
+        (admin, lambda s, v: reference.save_factory(
+            s, v, None, **{**factory, "code": "F-9"}, partner_id=missing)),
+        (monitor, lambda s, v: reference.add_contact(
+            s, v, keyring, world.partner_b, name="x", email=None, phone=None)),
+        (monitor, lambda s, v: reference.set_on_call(s, v, ids["contact_id"], False)),
+        (monitor, lambda s, v: reference.add_contract(
+            s, v, ids["buyer_id"], reference="x", brands=[], factory_ids=[ids["factory_id"]],
+            starts_on=None, ends_on=None)),
+        (admin, lambda s, v: reference.add_contract(
+            s, v, ids["buyer_id"], reference="x", brands=[], factory_ids=[missing],
+            starts_on=None, ends_on=None)),
+        (admin, lambda s, v: reference.add_contract(
+            s, v, missing, reference="x", brands=[], factory_ids=[], starts_on=None, ends_on=None)),
+        (monitor, lambda s, v: reference.add_routing_rule(
+            s, v, partner_id=world.partner_b, country="VN")),
+        (monitor, lambda s, v: reference.add_routing_rule(
+            s, v, partner_id=world.partner_a, factory_id=ids["factory_id"])),
+        (admin, lambda s, v: reference.add_routing_rule(
+            s, v, partner_id=world.partner_a, factory_id=missing)),
+        (monitor, lambda s, v: reference.set_rule_active(s, v, ids["rule_id"], False)),
+    ]
+    before = _snapshot(session)
+    for number, (who, call) in enumerate(calls):
+        with sessions(app)() as own, pytest.raises((triage.OutOfReach, triage.InvalidChange)):
+            call(own, who)
+        assert _snapshot(session) == before, number
+
+
+def test_ids_in_a_url_must_belong_together(app: Flask, world: World, session: Session) -> None:
+    ids = _ids(app, world)
+    admin = Viewer(world.admin.id, Role.ADMIN, None)
+    with sessions(app)() as own:
+        other = cases.open_case(own, admin, world.report_a, title="Unpaid overtime", category=None)
+    item = ids["item_id"]
+    client = sign_in(app, world.admin)
+    token = csrf(client, f"{BASE_URL}/admin/cases/{other.id}")
+    before = _snapshot(session)
+    for path, data in [
+        # Case A's page, case B's remedy item; report A's page, report B's message.
+        (f"/admin/cases/{other.id}/remedies/{item}",
+         {f"item{item}-status": "done", f"item{item}-csrf_token": token}),
+        (f"/admin/reports/{world.report_a}/messages/{ids['message_id']}/original", {}),
+    ]:
+        answer = client.post(f"{BASE_URL}{path}", data={"csrf_token": token, **data})
+        assert answer.status_code == 404, (path, answer.status_code)
+        assert _snapshot(session) == before, path

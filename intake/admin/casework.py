@@ -169,6 +169,7 @@ def case_remedy_update(case_id: int, item_id: int) -> None:
             status=RemedyStatus(form.status.data),
             evidence=form.evidence.data or "",
             config=settings(),
+            case_id=case_id,
         )
 
 

@@ -248,7 +248,7 @@ def report_original(report_id: int, message_id: int) -> str | Response:
         abort(400)
     try:
         text = triage.show_original(
-            get_session(), viewer(), message_id, hotline().keyring, settings()
+            get_session(), viewer(), message_id, hotline().keyring, settings(), report_id
         )
     except triage.OutOfReach:
         abort(404)

@@ -3,7 +3,9 @@
 `export` reads one month (and eleven before it, for the report's charts), protects every
 count (`suppress`, `aggregate`), optionally builds a record-level table (`records`), checks
 every cell for personal data (`safety`) and only then moves the files to where they were
-asked for, with a manifest, and records the export in the audit log.
+asked for, with a manifest, and records the export in the audit log. Personal data in the
+counts or the reference data stops the export (someone must correct the source); in one
+record's cell, that cell is withheld and the manifest says which.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ from intake import audit
 from intake.db import write_transaction
 from intake.exports import aggregate, manifest, records, report
 from intake.exports.query import ExportError, Month, count_reports, scope
-from intake.exports.safety import LeakFound, LeakScanner, known_names
+from intake.exports.safety import LeakFound, LeakScanner, Withheld, known_names
 from intake.exports.writers import FORMATS, open_table
 
 __all__ = ["ExportError", "ExportParams", "ExportResult", "LeakFound", "Month", "export"]
@@ -72,12 +74,15 @@ class ExportResult:
     record_counts: dict[str, int] | None
     audit_event_id: int | None = None
     notes: list[str] = field(default_factory=list)
+    # Cells of the record table taken out by the leak scan: table, row, column and kind.
+    withheld_cells: list[dict[str, str | int]] = field(default_factory=list)
 
 
 def export(
     session: Session, params: ExportParams, progress: Progress | None = None
 ) -> ExportResult:
-    """Write one month's protected export; raise LeakFound (and write nothing) on personal data."""
+    """Write one month's protected export; raise LeakFound (and write nothing) on personal data
+    outside the record table, whose leaking cells are withheld instead."""
     params.check()
     today = params.today or datetime.now(UTC).date()
     months = params.month.last(HISTORY_MONTHS)
@@ -96,12 +101,16 @@ def export(
         history.update(aggregate.factory_months(session, where, [month], params.k, today))
         advance(1)
     current = history[params.month]
+    # What the export publishes of each month: the aggregate table, and all the report sees.
+    published = {
+        month: aggregate.publish(rows, where, params.k) for month, rows in history.items()
+    }
     regions = sorted({info.country for info in where.factories.values() if info.country})
     scanner = LeakScanner(known_names(session), regions)
 
     # Everything small is scanned before a byte is written; the record table is scanned row
-    # by row into a private folder that only becomes the export once every row has passed.
-    table = list(aggregate.table_rows(current, where, params.k))
+    # by row into a private folder, each cell that fails withheld before it is written.
+    table = list(aggregate.table_rows(published[params.month]))
     for number, row in enumerate(table, start=1):
         scanner.check("aggregates", number, aggregate.COLUMNS, row)
     for number, info in enumerate(where.factories.values(), start=1):
@@ -114,9 +123,10 @@ def export(
     staging = params.out_dir / f".{name}.partial-{secrets.token_hex(4)}"
     staging.mkdir(mode=0o700)
     try:
-        written, counts = _write(
-            session, params, where, current, history, table, scanner, staging, today, advance
+        written, counts, withheld = _write(
+            session, params, where, current, published, table, scanner, staging, today, advance
         )
+        withheld_cells = [cell.as_dict() for cell in withheld]
         suppressed = aggregate.suppressed_counts(current)
         parameters = {
             "month": params.month.label,
@@ -135,6 +145,7 @@ def export(
             k=params.k,
             suppressed=suppressed,
             record_counts=counts.as_dict() if counts else None,
+            withheld_cells=withheld_cells,
             factories=len(current),
         )
         folder = params.out_dir / name
@@ -155,12 +166,18 @@ def export(
             **{key: value for key, value in parameters.items() if key != "buyer"},
             suppressed=suppressed,
             record_counts=counts.as_dict() if counts else None,
+            withheld_cells=withheld_cells,
             files=hashes,
         )
     notes = (
         []
         if not params.report or not params.pdf or "report.pdf" in hashes
         else ["PDF not written: WeasyPrint is not available on this machine"]
+    )
+    notes.extend(
+        f"withheld: {cell.table} row {cell.row}, column {cell.column!r} looked like it held "
+        f"a {cell.kind}"
+        for cell in withheld
     )
     return ExportResult(
         folder=folder,
@@ -169,6 +186,7 @@ def export(
         record_counts=counts.as_dict() if counts else None,
         audit_event_id=event.id,
         notes=notes,
+        withheld_cells=withheld_cells,
     )
 
 
@@ -177,13 +195,13 @@ def _write(
     params: ExportParams,
     where: Any,
     current: list[aggregate.FactoryMonth],
-    history: dict[Month, list[aggregate.FactoryMonth]],
+    published: dict[Month, list[aggregate.PublishedRow]],
     table: list[list[Any]],
     scanner: LeakScanner,
     staging: Path,
     today: date,
     advance: Callable[[int], None],
-) -> tuple[list[Path], records.RecordCounts | None]:
+) -> tuple[list[Path], records.RecordCounts | None, list[Withheld]]:
     writer = open_table(staging, "aggregates", params.format, aggregate.COLUMNS)
     try:
         for row in table:
@@ -192,6 +210,7 @@ def _write(
         writer.close()
     written = [writer.path]
     counts = None
+    withheld: list[Withheld] = []
     if params.records:
         counts = records.RecordCounts()
         columns = [*records.COLUMNS, *([records.TEXT_COLUMN] if params.text else [])]
@@ -209,16 +228,25 @@ def _write(
                 progress=advance,
             )
             for number, row in enumerate(rows, start=1):
-                scanner.check("records", number, columns, row)
-                writer.write(row)
+                # Worker text is never fully predictable: one hit must not cost the month.
+                safe, found = scanner.withhold("records", number, columns, row)
+                withheld.extend(found)
+                writer.write(safe)
         finally:
             writer.close()
         written.append(writer.path)
     if params.report:
         written.extend(
-            report.build(staging, where, params.month, history, params.k, pdf=params.pdf)
+            report.build(
+                staging,
+                published,
+                params.month,
+                params.k,
+                buyer=where.buyer_name,
+                pdf=params.pdf,
+            )
         )
-    return written, counts
+    return written, counts, withheld
 
 
 def _folder_name(params: ExportParams, now: datetime) -> str:

@@ -2,6 +2,8 @@
 
 Each factory's month is protected on its own (see `intake.exports.suppress`): what an export
 shows of a factory does not depend on which buyer asked or which other factories it lists.
+`publish` turns the protected lines into the rows an export shows (`PublishedRow`: labels
+only, never a raw count); the aggregate table and the buyer report are both made from them.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from intake.exports.query import Month, Scope, month_counts
+from intake.exports.query import FactoryInfo, Month, Scope, month_counts
 from intake.exports.suppress import TOTAL, Line, protect, ranges
 
 # Every metric, in column order; the first three count people or their reports.
@@ -50,7 +52,11 @@ class FactoryMonth:
         """The categories with any published count this month, sorted.
 
         A collapsed line's categories do not count: a row for them would say they are not zero.
+        Nor does any category of a factory whose reports line is collapsed: a case or a remedy
+        step in a category says that a worker reported it, which "<k" alone does not.
         """
+        if self.lines["reports"].collapsed:
+            return []
         return sorted(
             {
                 key
@@ -60,10 +66,6 @@ class FactoryMonth:
                 if value
             }
         )
-
-    def value(self, metric: str, category: str) -> int | None:
-        """The published count, or None where it is hidden."""
-        return self.lines[metric].shown(TOTAL if category == ALL_CATEGORIES else category)
 
     def label(self, metric: str, category: str, k: int) -> int | str:
         """What a reader sees in the cell: the count, `<k`, or `hidden`."""
@@ -187,22 +189,55 @@ def _factory_order(where: Scope) -> Any:
     return key
 
 
-def table_rows(rows: Iterable[FactoryMonth], where: Scope, k: int) -> Iterator[list[Any]]:
-    """The aggregate table: a row per category and one for all categories, per factory."""
+@dataclass(frozen=True)
+class PublishedRow:
+    """One row of the aggregate table as an export shows it: labels, never a raw count."""
+
+    month: Month
+    factory: FactoryInfo
+    category: str
+    # Per metric: the count, `<k`, `hidden` or `see total`.
+    labels: Mapping[str, int | str]
+
+    def shown(self, metric: str) -> int | None:
+        """The published count, or None where the row shows a label instead."""
+        value = self.labels[metric]
+        return value if isinstance(value, int) else None
+
+    def cells(self) -> list[Any]:
+        """The row in COLUMNS order."""
+        info = self.factory
+        return [
+            self.month.label,
+            info.code,
+            info.name,
+            info.country,
+            self.category,
+            *(self.labels[metric] for metric in METRICS),
+        ]
+
+
+def publish(rows: Iterable[FactoryMonth], where: Scope, k: int) -> list[PublishedRow]:
+    """The protected table: a row per category and one for all categories, per factory."""
+    return [
+        PublishedRow(
+            month=row.month,
+            factory=where.factories[row.factory_id],
+            category=category,
+            labels={metric: row.label(metric, category, k) for metric in METRICS},
+        )
+        for row in rows
+        for category in [*row.categories, ALL_CATEGORIES]
+    ]
+
+
+def table_rows(rows: Iterable[PublishedRow]) -> Iterator[list[Any]]:
+    """The aggregate table's rows, in COLUMNS order."""
     for row in rows:
-        info = where.factories[row.factory_id]
-        for category in [*row.categories, ALL_CATEGORIES]:
-            yield [
-                row.month.label,
-                info.code,
-                info.name,
-                info.country,
-                category,
-                *(row.label(metric, category, k) for metric in METRICS),
-            ]
+        yield row.cells()
 
 
-def shown_total(rows: Iterable[FactoryMonth], metric: str, category: str) -> tuple[int, int]:
+def shown_total(rows: Iterable[PublishedRow], metric: str, category: str) -> tuple[int, int]:
     """The sum of the shown counts across factories, and how many counts it leaves out.
 
     An exact total over hidden cells would give them away (and comparing two buyers' totals
@@ -211,7 +246,9 @@ def shown_total(rows: Iterable[FactoryMonth], metric: str, category: str) -> tup
     """
     total, hidden = 0, 0
     for row in rows:
-        value = row.value(metric, category)
+        if row.category != category:
+            continue
+        value = row.shown(metric)
         if value is None:
             hidden += 1
         else:

@@ -1,10 +1,15 @@
-"""The buyer report: an HTML page (and a PDF) with charts a procurement officer can read."""
+"""The buyer report: an HTML page (and a PDF) with charts a procurement officer can read.
+
+The report is made from the protected table alone (`aggregate.PublishedRow`, the rows an
+export publishes), never from raw counts: every figure it shows, in a table, a sentence or
+a chart, a reader could work out from the aggregate tables of the months it covers.
+"""
 
 from __future__ import annotations
 
 import logging
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -12,8 +17,8 @@ from typing import Any
 from babel.support import NullTranslations
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
-from intake.exports.aggregate import ALL_CATEGORIES, FactoryMonth, shown_total
-from intake.exports.query import Month, Scope
+from intake.exports.aggregate import ALL_CATEGORIES, SEE_TOTAL, PublishedRow, shown_total
+from intake.exports.query import FactoryInfo, Month
 
 log = logging.getLogger(__name__)
 
@@ -37,49 +42,93 @@ class Chart:
     description: str
 
 
+# The metrics of the factories table and of the cases chart, in their order.
+FACTORY_METRICS = (
+    "reports",
+    "urgent_reports",
+    "cases_opened",
+    "remedies_done",
+    "remedies_overdue",
+    "checkback_confirmations",
+)
+CASE_METRICS = ("cases_opened", "cases_closed", "remedies_opened", "remedies_done")
+TOTAL_METRICS = ("reports", "urgent_reports", "cases_opened", "remedies_overdue")
+
+History = Mapping[Month, Sequence[PublishedRow]]
+
+
+@dataclass(frozen=True)
+class Content:
+    """Every figure the report shows, in its tables, its text and its charts."""
+
+    months: list[Month]
+    # Per metric: what the shown counts add up to, and how many counts that leaves out.
+    totals: dict[str, tuple[int, int]]
+    factories: list[dict[str, Any]]
+    persistent: list[dict[str, Any]]
+    more: int
+    # Chart series: one value per month, oldest first.
+    by_category: dict[str, list[int]]
+    cases: dict[str, list[int]]
+    overdue: list[int]
+
+
+def summarise(history: History, month: Month) -> Content:
+    """The report's figures, from the protected table alone (the rows an export publishes)."""
+    months = sorted(history)
+    current = history[month]
+    persistent = _persistent(months, history)
+    return Content(
+        months=months,
+        totals={
+            metric: shown_total(current, metric, ALL_CATEGORIES) for metric in TOTAL_METRICS
+        },
+        factories=[
+            {
+                "code": row.factory.code,
+                "name": row.factory.name,
+                "country": row.factory.country,
+                "brands": ", ".join(row.factory.brands),
+                "values": {metric: row.labels[metric] for metric in FACTORY_METRICS},
+            }
+            for row in current
+            if row.category == ALL_CATEGORIES
+        ],
+        persistent=persistent[:PERSISTENT_LISTED],
+        more=max(0, len(persistent) - PERSISTENT_LISTED),
+        by_category={
+            category: [shown_total(history[m], "reports", category)[0] for m in months]
+            for category in _top_categories(history)
+        },
+        cases={
+            metric: [shown_total(history[m], metric, ALL_CATEGORIES)[0] for m in months]
+            for metric in CASE_METRICS
+        },
+        overdue=[shown_total(history[m], "remedies_overdue", ALL_CATEGORIES)[0] for m in months],
+    )
+
+
 def build(
     folder: Path,
-    where: Scope,
+    history: History,
     month: Month,
-    history: dict[Month, list[FactoryMonth]],
     k: int,
     *,
+    buyer: str | None,
     pdf: bool,
     translations: NullTranslations | None = None,
 ) -> list[Path]:
-    """Write report.html, its charts (PNG) and report.pdf into `folder`; return their paths."""
+    """Write report.html, its charts (PNG) and report.pdf into `folder`; return their paths.
+
+    `history` is the protected table of each month charted: nothing else reaches the report.
+    """
     gettext = (translations or NullTranslations()).gettext
-    months = sorted(history)
-    current = history[month]
-    categories = _top_categories(history)
+    content = summarise(history, month)
     charts = [
-        _chart_categories(folder, months, history, categories, gettext),
-        _chart_cases(folder, months, history, gettext),
-        _chart_overdue(folder, months, history, gettext),
-        _chart_persistent(folder, where, months, history, gettext),
-    ]
-    persistent = _persistent(where, months, history)
-    more = max(0, len(persistent) - PERSISTENT_LISTED)
-    persistent = persistent[:PERSISTENT_LISTED]
-    factories = [
-        {
-            "code": where.factories[row.factory_id].code,
-            "name": where.factories[row.factory_id].name,
-            "country": where.factories[row.factory_id].country,
-            "brands": ", ".join(where.factories[row.factory_id].brands),
-            "values": {
-                metric: row.label(metric, ALL_CATEGORIES, k)
-                for metric in (
-                    "reports",
-                    "urgent_reports",
-                    "cases_opened",
-                    "remedies_done",
-                    "remedies_overdue",
-                    "checkback_confirmations",
-                )
-            },
-        }
-        for row in current
+        _chart_categories(folder, content, gettext),
+        _chart_cases(folder, content, gettext),
+        _chart_overdue(folder, content, gettext),
+        _chart_persistent(folder, content, gettext),
     ]
     environment = Environment(
         loader=FileSystemLoader(TEMPLATES),
@@ -90,18 +139,15 @@ def build(
         translations or NullTranslations(), newstyle=True
     )
     html = environment.get_template("report.html").render(
-        buyer=where.buyer_name,
+        buyer=buyer,
         month=month.label,
-        first=months[0].label,
+        first=content.months[0].label,
         k=k,
         charts=charts,
-        factories=factories,
-        persistent=persistent,
-        more=more,
-        totals={
-            metric: shown_total(current, metric, ALL_CATEGORIES)
-            for metric in ("reports", "urgent_reports", "cases_opened", "remedies_overdue")
-        },
+        factories=content.factories,
+        persistent=content.persistent,
+        more=content.more,
+        totals=content.totals,
     )
     page = folder / "report.html"
     page.write_text(html, encoding="utf-8")
@@ -123,13 +169,13 @@ def _pdf(page: Path) -> list[Path]:
     return [target]
 
 
-def _top_categories(history: dict[Month, list[FactoryMonth]], limit: int = 7) -> list[str]:
+def _top_categories(history: History, limit: int = 7) -> list[str]:
     totals: Counter[str] = Counter()
     for rows in history.values():
         for row in rows:
-            for category, value in row.lines["reports"].cells.items():
-                if row.value("reports", category) is not None:
-                    totals[category] += value
+            value = row.shown("reports")
+            if row.category != ALL_CATEGORIES and value is not None:
+                totals[row.category] += value
     return [category for category, _count in totals.most_common(limit)]
 
 
@@ -146,23 +192,16 @@ def _save(figure: Any, folder: Path, name: str) -> str:
     return name
 
 
-def _chart_categories(
-    folder: Path,
-    months: list[Month],
-    history: dict[Month, list[FactoryMonth]],
-    categories: list[str],
-    gettext: Callable[[str], str],
-) -> Chart:
+def _chart_categories(folder: Path, content: Content, gettext: Callable[[str], str]) -> Chart:
     figure, axes = _figure()
-    labels = [month.label for month in months]
-    bottom = [0] * len(months)
-    for category in categories:
-        heights = [shown_total(history[month], "reports", category)[0] for month in months]
+    labels = [month.label for month in content.months]
+    bottom = [0] * len(labels)
+    for category, heights in content.by_category.items():
         axes.bar(labels, heights, bottom=bottom, label=category)
         bottom = [a + b for a, b in zip(bottom, heights, strict=True)]
     axes.set_ylabel(gettext(_("reports")))
     axes.tick_params(axis="x", labelrotation=45)
-    if categories:
+    if content.by_category:
         axes.legend(fontsize="small")
     return Chart(
         file=_save(figure, folder, "reports-by-category.png"),
@@ -173,27 +212,24 @@ def _chart_categories(
     )
 
 
-def _chart_cases(
-    folder: Path,
-    months: list[Month],
-    history: dict[Month, list[FactoryMonth]],
-    gettext: Callable[[str], str],
-) -> Chart:
+def _chart_cases(folder: Path, content: Content, gettext: Callable[[str], str]) -> Chart:
     figure, axes = _figure()
-    positions = list(range(len(months)))
-    series = (
-        ("cases_opened", _("cases opened")),
-        ("cases_closed", _("cases closed")),
-        ("remedies_opened", _("remedy steps agreed")),
-        ("remedies_done", _("remedy steps done")),
-    )
+    positions = list(range(len(content.months)))
+    names = {
+        "cases_opened": _("cases opened"),
+        "cases_closed": _("cases closed"),
+        "remedies_opened": _("remedy steps agreed"),
+        "remedies_done": _("remedy steps done"),
+    }
     width = 0.2
-    for index, (metric, label) in enumerate(series):
-        heights = [shown_total(history[month], metric, ALL_CATEGORIES)[0] for month in months]
+    for index, (metric, heights) in enumerate(content.cases.items()):
         axes.bar(
-            [p + (index - 1.5) * width for p in positions], heights, width, label=gettext(label)
+            [p + (index - 1.5) * width for p in positions],
+            heights,
+            width,
+            label=gettext(names[metric]),
         )
-    axes.set_xticks(positions, [month.label for month in months], rotation=45)
+    axes.set_xticks(positions, [month.label for month in content.months], rotation=45)
     axes.legend(fontsize="small")
     return Chart(
         file=_save(figure, folder, "cases-and-remedies.png"),
@@ -204,17 +240,11 @@ def _chart_cases(
     )
 
 
-def _chart_overdue(
-    folder: Path,
-    months: list[Month],
-    history: dict[Month, list[FactoryMonth]],
-    gettext: Callable[[str], str],
-) -> Chart:
+def _chart_overdue(folder: Path, content: Content, gettext: Callable[[str], str]) -> Chart:
     figure, axes = _figure()
-    values = [
-        shown_total(history[month], "remedies_overdue", ALL_CATEGORIES)[0] for month in months
-    ]
-    axes.plot([month.label for month in months], values, marker="o", color="firebrick")
+    axes.plot(
+        [month.label for month in content.months], content.overdue, marker="o", color="firebrick"
+    )
     axes.set_ylabel(gettext(_("remedy steps overdue")))
     axes.set_ylim(bottom=0)
     axes.tick_params(axis="x", labelrotation=45)
@@ -227,41 +257,35 @@ def _chart_overdue(
     )
 
 
-def _persistent(
-    where: Scope, months: list[Month], history: dict[Month, list[FactoryMonth]]
-) -> list[dict[str, Any]]:
-    """Factory and category pairs reported in at least PERSISTENT_MONTHS of the months."""
-    seen: Counter[tuple[int | None, str]] = Counter()
+def _persistent(months: list[Month], history: History) -> list[dict[str, Any]]:
+    """Factory and category pairs with reports in at least PERSISTENT_MONTHS of the months.
+
+    A month counts where the published table has the pair's row with reports not zero:
+    `<k` and `hidden` say "some reports" there, `see total` says nothing of the category.
+    """
+    seen: Counter[tuple[FactoryInfo, str]] = Counter()
     for month in months:
         for row in history[month]:
-            # A hidden small count still says "some reports": that much is published anyway.
-            for category, value in row.lines["reports"].cells.items():
-                if value > 0:
-                    seen[(row.factory_id, category)] += 1
+            if row.category != ALL_CATEGORIES and row.labels["reports"] not in (0, SEE_TOTAL):
+                seen[(row.factory, row.category)] += 1
     return [
         {
-            "factory": where.factories[factory_id].name,
-            "code": where.factories[factory_id].code,
+            "factory": factory.name,
+            "code": factory.code,
             "category": category,
             "months": count,
         }
-        for (factory_id, category), count in seen.most_common()
+        for (factory, category), count in seen.most_common()
         if count >= PERSISTENT_MONTHS
     ]
 
 
-def _chart_persistent(
-    folder: Path,
-    where: Scope,
-    months: list[Month],
-    history: dict[Month, list[FactoryMonth]],
-    gettext: Callable[[str], str],
-) -> Chart:
+def _chart_persistent(folder: Path, content: Content, gettext: Callable[[str], str]) -> Chart:
     figure, axes = _figure()
-    items = _persistent(where, months, history)[:15]
+    items = content.persistent[:15]
     labels = [f"{item['code'] or item['factory']}: {item['category']}" for item in items]
     axes.barh(labels[::-1], [item["months"] for item in items][::-1], color="darkorange")
-    axes.set_xlim(0, len(months))
+    axes.set_xlim(0, len(content.months))
     axes.set_xlabel(gettext(_("months with reports (of the last 12)")))
     return Chart(
         file=_save(figure, folder, "persistent-issues.png"),

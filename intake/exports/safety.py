@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import select
@@ -20,6 +21,8 @@ _LEAK_KINDS = {PHONE: "phone number", ID: "ID number", EMAIL: "email address"}
 _CACHE_LIMIT = 200_000
 _DIGIT_OR_AT = re.compile(r"[\d@]")
 _UNSEEN = object()
+# What a record's cell says in place of a value the leak scan refused: never the value.
+WITHHELD = "[withheld: personal data]"
 
 
 def neutralise(value: Any) -> Any:
@@ -80,6 +83,34 @@ class LeakScanner:
                 found = self.kind(value)
                 if found is not None:
                     raise LeakFound(table, row, column, found)
+
+    def withhold(
+        self, table: str, row: int, columns: Sequence[str], values: Sequence[Any]
+    ) -> tuple[list[Any], list[Withheld]]:
+        """The row with every cell that holds personal data replaced by WITHHELD, and which."""
+        kept: list[Any] = []
+        withheld: list[Withheld] = []
+        for column, value in zip(columns, values, strict=True):
+            found = self.kind(value) if value.__class__ is str and value else None
+            if found is None:
+                kept.append(value)
+            else:
+                kept.append(WITHHELD)
+                withheld.append(Withheld(table, row, column, found))
+        return kept, withheld
+
+
+@dataclass(frozen=True)
+class Withheld:
+    """A cell the leak scan took out of an export: where it was and why, never its value."""
+
+    table: str
+    row: int
+    column: str
+    kind: str
+
+    def as_dict(self) -> dict[str, str | int]:
+        return {"table": self.table, "row": self.row, "column": self.column, "kind": self.kind}
 
 
 def known_names(session: Session) -> list[str]:
