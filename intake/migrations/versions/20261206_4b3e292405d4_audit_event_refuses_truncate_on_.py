@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from alembic import op
 
 revision: str = '4b3e292405d4'
-down_revision: str | None = 'ff1326ac5af4'
+down_revision: str | None = '9444e50ff62d'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
