@@ -141,6 +141,7 @@ def redact(text: str, *, regions: Sequence[str] = ()) -> Redaction:
         text = unicodedata.normalize("NFC", text)
     folded = _fold(text, rules)
     found = [*_emails(folded), *_handles(folded, rules), *_names(folded, rules)]
+    found.extend(_people_names(folded, _people()))
     digits = _digit_count(folded)
     # Most messages carry few digits; the number searches below are the costly part.
     if digits >= rules.min_id_digits:
@@ -820,3 +821,473 @@ def _replace(text: str, found: list[_Span]) -> Redaction:
         position = span.end
     parts.append(text[position:])
     return Redaction(text="".join(parts), counts=counts)
+
+
+# --- other people's names ----------------------------------------------------------------------
+#
+# A supervisor or a colleague named in a report identifies the worker as surely as their own
+# name: "there is one Kevin Tan on line B3". Cue words and honorifics are in `[people]` of the
+# data file; the name and common-word lists are generated into data/people/ (see SOURCES.md).
+
+PEOPLE_DIR = DATA_FILE.parent / "people"
+# A name after a cue in Thai, Khmer or Burmese (written without spaces) is rarely longer.
+_PERSON_RUN_CAP = 16
+# A name in Latin letters has at most this many words: "Maria de la Cruz Santos".
+_PERSON_MAX_WORDS = 4
+_PERSON_SEPARATORS = frozenset(" \t:,-")
+# A word of a name: letters and vowel signs up to whitespace, punctuation or a digit.
+_PERSON_WORD = re.compile(rf"[^\s\d/{_PUNCTUATION}@#*&+=~^$%]{{1,40}}")
+# How much a cue vouches for what follows: a role word ("supervisor") only for a capitalised
+# word that is no common English word; "Encik", "pak" also for a lower-case uncommon word.
+_ROLE, _SHORT_HONORIFIC, _HONORIFIC = 0, 1, 2
+
+
+@dataclass(frozen=True)
+class _People:
+    cues: re.Pattern[str]
+    titles: frozenset[str]  # keys of the cues that are honorifics, not role words
+    cased: re.Pattern[str] | None
+    post: re.Pattern[str]
+    skip: tuple[str, ...]
+    names: frozenset[str]  # given and family names, any script, lower case
+    extra: frozenset[str]  # hand-listed names, taken even where a common list has the word
+    common: frozenset[str]  # common words of every language (Vietnamese syllables aside)
+    english: frozenset[str]  # the common English words, which every language mixes in
+    stop: frozenset[str]
+    particles: frozenset[str]
+    org: frozenset[str]
+    not_names: frozenset[str]
+    han_not_names: tuple[str, ...]
+    han_org: tuple[str, ...]
+    surnames: frozenset[str]
+    compound_surnames: frozenset[str]
+    vi_surnames: frozenset[str]
+    stop_chars: frozenset[str]
+    han_titles: frozenset[str]
+
+
+def _read_list(path: Path) -> frozenset[str]:
+    if not path.exists():
+        return frozenset()
+    lines = path.read_text(encoding="utf-8").splitlines()
+    return frozenset(w for w in lines if w and not w.startswith("#"))
+
+
+@cache
+def _people() -> _People:
+    with DATA_FILE.open("rb") as handle:
+        data = tomllib.load(handle)
+    fold = _fold_table()
+    people = data["people"]
+    tables = {k: v for k, v in people.items() if isinstance(v, dict)}
+
+    def gather(key: str) -> list[str]:
+        return [w for table in tables.values() for w in table.get(key, ())]
+
+    def lower(words: Iterable[str]) -> frozenset[str]:
+        return frozenset(w.translate(fold).lower() for w in words)
+
+    roles, titles = gather("roles"), gather("honorifics")
+    names = frozenset().union(
+        *(_read_list(p) for p in sorted(PEOPLE_DIR.glob("names-*.txt")) if p.stem != "names-zh")
+    )
+    common = frozenset().union(
+        *(
+            _read_list(p)
+            for p in sorted(PEOPLE_DIR.glob("common-*.txt"))
+            if p.stem not in ("common-vi", "common-zh")
+        )
+    )
+    extra = frozenset(people.get("extra_names", "").lower().split())
+    han_surnames = set(data["names"]["zh"]["surnames"].split())
+    han_surnames |= {n for n in _read_list(PEOPLE_DIR / "names-zh.txt") if len(n) == 1}
+    compound = set(data["names"]["zh"]["compound_surnames"].split())
+    compound |= {n for n in _read_list(PEOPLE_DIR / "names-zh.txt") if len(n) == 2}
+    # What the self-introduction rules know is not a name (nationalities, religions, jobs)
+    # is no third person's name either.
+    not_names = [
+        *people["not_names"],
+        *(w for table in data["names"].values() for w in table.get("not_names", ())),
+    ]
+    cased = gather("cased_honorifics")
+    post = gather("post_honorifics")
+    zh = tables["zh"]
+    return _People(
+        cues=re.compile(_phrase_pattern([*roles, *titles], fold), re.IGNORECASE),
+        titles=frozenset(_key(w.translate(fold)) for w in titles),
+        cased=(
+            re.compile(r"(?<![^\W\d_])(?:" + "|".join(map(re.escape, cased)) + r")(?= [A-Z])")
+            if cased
+            else None
+        ),
+        post=re.compile(_phrase_pattern(post, fold), re.IGNORECASE),
+        skip=tuple(sorted(lower(gather("skip")), key=len, reverse=True)),
+        names=(names | extra) - lower(people["not_names"]),
+        extra=extra,
+        common=common,
+        english=_read_list(PEOPLE_DIR / "common-en.txt"),
+        stop=lower(gather("stop_words")) | lower(data["names"]["en"]["stop_words"]),
+        particles=frozenset(
+            (
+                "bin",
+                "binti",
+                "bt",
+                "a/l",
+                "a/p",
+                "de",
+                "del",
+                "la",
+                "las",
+                "los",
+                "van",
+                "der",
+                "da",
+                "dos",
+                "dela",
+                "delos",
+                "y",
+            )
+        ),
+        org=lower([*people["org_words"], *people["place_words"]]),
+        not_names=lower(w for w in not_names if not _is_han(w[0])),
+        han_not_names=tuple(w for w in not_names if _is_han(w[0])),
+        han_org=tuple(people["han_org_suffixes"]),
+        surnames=frozenset(han_surnames),
+        compound_surnames=frozenset(compound),
+        vi_surnames=frozenset(data["names"]["vi"]["surnames"].lower().split()),
+        stop_chars=frozenset(
+            data["names"]["zh"]["stop_chars"] + "打骂罵扣罚罰让讓没沒对對把天每总總说說"
+        ),
+        han_titles=frozenset(w for w in zh.get("honorifics", ()) if len(w) == 1),
+    )
+
+
+def _people_names(folded: str, people: _People) -> Iterator[_Span]:
+    """Names of third persons: after a role word or honorific, before one, or listed."""
+    for match in people.cues.finditer(folded):
+        if match.end() < len(folded) and _is_mark(folded[match.end()]):
+            continue  # the cue ends inside a syllable
+        if _is_han(match.group()[0]):
+            end = _han_person(folded, match.start(), match.end(), match.group(), people)
+            if end > match.end():
+                yield _Span(match.end(), end, NAME, _RANK_NAME)
+            continue
+        if _unspaced(match.group()[0]) and not _word_start(folded, match.start()):
+            continue
+        start, level = _after_cue(folded, match.end(), people, _cue_level(match.group(), people))
+        end = _person_at(folded, start, people, level=level)
+        if end > start:
+            yield _Span(start, end, NAME, _RANK_NAME)
+    if people.cased is not None:
+        for match in people.cased.finditer(folded):
+            start = match.end() + 1
+            end = _person_at(folded, start, people, level=_HONORIFIC)
+            if end > start:
+                yield _Span(start, end, NAME, _RANK_NAME)
+    for match in people.post.finditer(folded):
+        yield from _before_post(folded, match.start(), match.group(), people)
+    yield from _listed_names(folded, people)
+
+
+def _cue_level(cue: str, people: _People) -> int:
+    key = _key(cue)
+    if key not in people.titles:
+        return _ROLE
+    return _HONORIFIC if len(key) > 3 else _SHORT_HONORIFIC
+
+
+def _after_cue(text: str, index: int, people: _People, level: int) -> tuple[int, int]:
+    # "supervisor name is Mr. Tan": little words and further cues before the name.
+    for _ in range(4):
+        while index < len(text) and text[index] in _PERSON_SEPARATORS:
+            index += 1
+        chained = people.cues.match(text, index)
+        if chained is not None and not _is_han(chained.group()[0]):
+            level = max(level, _cue_level(chained.group(), people))
+            index = chained.end()
+            continue
+        for word in people.skip:
+            end = index + len(word)
+            if text[index:end].lower() == word and (
+                end >= len(text)
+                or (not text[end].isalnum() and not _is_mark(text[end]))
+                or (_unspaced(word[0]) and not _is_mark(text[end]) and len(word) > 1)
+            ):
+                index = end
+                break
+        else:
+            return index, level
+    return index, level
+
+
+def _person_at(text: str, start: int, people: _People, *, level: int) -> int:
+    if start >= len(text):
+        return start
+    first = text[start]
+    if _unspaced(first) and not _is_han(first):
+        # Glued to its cue ("หัวหน้าสมชาย"), only a listed name is taken: "คุณภาพ" is quality.
+        glued = start > 0 and not text[start - 1].isspace()
+        return _run_person(text, start, people, listed_only=glued)
+    if not first.isalpha():
+        return start
+    return _word_person(text, start, people, level=level)
+
+
+def _word_ok(word: str, people: _People) -> bool:
+    lower = word.lower()
+    return not (lower in people.stop or lower in people.not_names or lower in people.org)
+
+
+def _word_person(text: str, start: int, people: _People, *, level: int) -> int:
+    words = _words_at(text, start)
+    if not words:
+        return start
+    first, end = words[0]
+    lower = first.lower()
+    cased = first[0].isupper() or first[0].islower()
+    listed = lower in people.names
+    if not _word_ok(first, people):
+        return start
+    if not cased:
+        # Tamil, Bengali, Devanagari: any word that is not a common one. A joiner ("হ‌ওয়ার")
+        # marks a word form, not a name.
+        if (lower in people.common and not listed) or "\u200c" in first or "\u200d" in first:
+            return start
+    elif first[0].isupper():
+        if level == _ROLE and lower in people.english and lower not in people.extra:
+            return start  # "supervisor Line 4", "manager Office"
+    elif not (listed and lower not in people.common) and not (
+        level == _HONORIFIC and lower not in people.common and len(lower) > 2
+    ):
+        return start  # "boss shouts", but "pak bambang", "supervisor kevin"
+    upper = first[0].isupper()
+    count, index = 1, 1
+    while index < len(words) and count < _PERSON_MAX_WORDS:
+        word, word_end = words[index]
+        if upper and word.lower() in people.particles:
+            if index + 1 < len(words) and words[index + 1][0][0].isupper():
+                index += 1
+                continue
+            break
+        if not _continues_person(word, upper, cased, people):
+            break
+        end, count, index = word_end, count + 1, index + 1
+    if _org_after(text, end, people):
+        return start  # "Jaya Sdn Bhd", "Melati Garments"
+    return end
+
+
+def _continues_person(word: str, upper: bool, cased: bool, people: _People) -> bool:
+    lower = word.lower()
+    if not _word_ok(word, people):
+        return False
+    if upper:
+        shouted = word.isupper() and len(word) > 1 and lower in people.common
+        return word[0].isupper() and not shouted
+    if lower in people.extra:
+        return True
+    return lower in people.names and lower not in people.common
+
+
+def _words_at(text: str, start: int) -> list[tuple[str, int]]:
+    words: list[tuple[str, int]] = []
+    position = start
+    while len(words) < _PERSON_MAX_WORDS + 2:
+        match = _PERSON_WORD.match(text, position)
+        if match is None:
+            break
+        word = match.group().rstrip("'-")
+        if not word:
+            break
+        end = match.start() + len(word)
+        if text[end : end + 1].isdigit() or _unspaced(word[0]) or _glued_handle(text, end):
+            break  # "Line7", "B3", "hoa_92": a word glued to digits or an account is no name
+        if len(word) == 1 and text[end : end + 1] == ".":
+            end += 1
+        words.append((word, end))
+        if text[end : end + 1] != " ":
+            break
+        position = end + 1
+    return words
+
+
+def _glued_handle(text: str, end: int) -> bool:
+    after = text[end : end + 1]
+    return after == "_" or (after in (".", "@") and text[end + 1 : end + 2].isalnum())
+
+
+def _sentence_start(text: str, index: int) -> bool:
+    before = text[max(0, index - 3) : index].rstrip()
+    return not before or before[-1] in ".!?\n。！？"
+
+
+def _org_after(text: str, end: int, people: _People) -> bool:
+    match = _PERSON_WORD.match(text, end + 1) if text[end : end + 1] == " " else None
+    return match is not None and match.group().lower() in people.org
+
+
+def _run_person(text: str, start: int, people: _People, *, listed_only: bool) -> int:
+    # Thai: the longest listed name here; else, as in Khmer and Burmese, the letters up to a
+    # space, cut where a common word starts, without a stop word at its end.
+    limit = min(len(text), start + _PERSON_RUN_CAP)
+    for end in range(limit, start + 2, -1):
+        candidate = text[start:end]
+        glued_mark = _is_mark(text[end : end + 1] or " ")
+        if candidate in people.names and candidate not in people.common and not glued_mark:
+            return end
+    if listed_only:
+        return start
+    end = start
+    while end < limit and not text[end].isspace() and _unspaced(text[end]):
+        end += 1
+    for cut in range(start + 1, end):
+        if _is_mark(text[cut]):
+            continue
+        if any(
+            text[cut : cut + n] in people.stop or text[cut : cut + n] in people.common
+            for n in range(2, 7)
+        ):
+            end = cut
+            break
+    if any(
+        text[start : start + n] in people.stop or text[start : start + n] in people.common
+        for n in range(1, 9)
+    ):
+        return start  # the cue is followed by a word, not a name: "คุณประโยชน์"
+    return end if end - start >= 2 else start
+
+
+def _han_person(text: str, cue_start: int, index: int, cue: str, people: _People) -> int:
+    # "拉长刘建华", "组长李强": a listed surname and at most two more characters; "老王": one.
+    while index < len(text) and text[index] in " 的是叫：:":
+        index += 1
+        if index - cue_start > len(cue) + 3:
+            return index
+    if any(
+        text.startswith(w, cue_start) or text.startswith(w, index) for w in people.han_not_names
+    ):
+        return index
+    if text[index : index + 2] in people.compound_surnames:
+        end = index + 2
+    elif text[index : index + 1] in people.surnames:
+        end = index + 1
+    else:
+        return index
+    # "老王", "小李", "姓王": a surname only.
+    given_max = 0 if cue in people.han_titles or cue == "姓" else 2
+    given = 0
+    while given < given_max and end < len(text) and _is_han(text[end]):
+        if text[end] in people.stop_chars or text.startswith(people.han_org, end):
+            break
+        end, given = end + 1, given + 1
+    if (
+        cue in people.han_titles
+        and end < len(text)
+        and _is_han(text[end])
+        and text[end] not in people.stop_chars
+    ):
+        return index  # "老师", "小时": 老/小/阿 and two more characters is a word, not "old Wang"
+    if text.startswith(people.han_org, end):
+        return index  # "李宁公司", "张江镇"
+    return end
+
+
+def _before_post(text: str, start: int, post: str, people: _People) -> Iterator[_Span]:
+    if _is_han(post[0]):
+        for length in (3, 2, 1):
+            begin = start - length
+            if begin < 0:
+                continue
+            candidate = text[begin:start]
+            if not all(_is_han(c) for c in candidate) or any(
+                c in people.stop_chars for c in candidate[1:]
+            ):
+                continue
+            if candidate[:2] in people.compound_surnames or candidate[0] in people.surnames:
+                if any(text.startswith(w, begin) for w in people.han_not_names):
+                    return
+                yield _Span(begin, start, NAME, _RANK_NAME)
+                return
+        return
+    end = start
+    while end > 0 and end > start - 2 and text[end - 1] in " -":
+        end -= 1
+    begin = end
+    while (
+        begin > 0
+        and end - begin < 40
+        and not (
+            text[begin - 1].isspace() or text[begin - 1] in _CLOSING or text[begin - 1].isdigit()
+        )
+    ):
+        begin -= 1
+    word = text[begin:end]
+    if not word or not word[0].isalpha() or not _word_ok(word, people):
+        return
+    lower = word.lower()
+    if word[0].isupper() and _sentence_start(text, begin):
+        ok = lower in people.names  # "Tiada apa-apa": any word may open a sentence
+    elif word[0].isupper():
+        ok = lower not in people.english or lower in people.names
+    elif word[0].islower():
+        ok = lower in people.names and lower not in people.common
+    else:
+        ok = lower not in people.common or lower in people.names
+    if ok:
+        yield _Span(begin, end, NAME, _RANK_NAME)
+
+
+def _listed_names(text: str, people: _People) -> Iterator[_Span]:
+    # Without a cue: a capitalised listed name ("... then Kevin Tan came"), a Vietnamese
+    # surname leading capitalised words ("Nguyễn Văn Hùng"), or a listed name in a script
+    # without capitals that is no common word.
+    previous_end = -1
+    previous_word = ""
+    for match in _PERSON_WORD.finditer(text):
+        word = match.group()
+        lower = word.lower()
+        first = word[0]
+        if _unspaced(first):
+            # A whole chunk between spaces that is a listed Thai name and no common word.
+            if (
+                "\u0e00" <= first <= "\u0e7f"
+                and (match.start() == 0 or text[match.start() - 1].isspace())
+                and (match.end() == len(text) or text[match.end()].isspace())
+                and word in people.names
+                and word not in people.common
+                and len(word) >= 3
+            ):
+                yield _Span(match.start(), match.end(), NAME, _RANK_NAME)
+            continue
+        if not first.isalpha() or text[match.end() : match.end() + 1].isdigit():
+            previous_word = lower
+            continue
+        if match.start() <= previous_end:
+            previous_word = lower
+            continue
+        following = _words_at(text, match.start())
+        if first.isupper():
+            start = match.start()
+            vi = lower in people.vi_surnames
+            listed = lower in people.names and (lower not in people.common or lower in people.extra)
+            # At a sentence start a capitalised word may be any word: there, two names are
+            # needed ("Kevin Tan said"), as after a Vietnamese surname ("Nguyễn Văn Hùng").
+            opening = _sentence_start(text, start)
+            if (listed or vi) and previous_word not in people.org and _word_ok(word, people):
+                end = _word_person(text, start, people, level=_HONORIFIC)
+                words = sum(1 for _, e in following if e <= end)
+                if (vi and not listed and words < 3) or (opening and words < 2):
+                    end = start
+                if end > start:
+                    previous_end = end
+                    yield _Span(start, end, NAME, _RANK_NAME)
+        elif not first.islower() and len(following) > 1:
+            # Tamil, Bengali, Devanagari: two listed names in a row, "রহিম উদ্দিন".
+            second = following[1][0].lower()
+            if all(
+                w in people.names and w not in people.common and w not in people.stop
+                for w in (lower, second)
+            ):
+                previous_end = following[1][1]
+                yield _Span(match.start(), previous_end, NAME, _RANK_NAME)
+        previous_word = lower
