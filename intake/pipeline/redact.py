@@ -864,6 +864,9 @@ class _People:
     vi_surnames: frozenset[str]
     stop_chars: frozenset[str]
     han_titles: frozenset[str]
+    strong: frozenset[str]  # honorifics after which a listed name may also be a word
+    after_name: frozenset[str]  # words that follow a subject (a name) rather than a verb
+    place_phrases: tuple[str, ...]  # "bình dương": names together, a place
 
 
 def _read_list(path: Path) -> frozenset[str]:
@@ -959,6 +962,11 @@ def _people() -> _People:
             data["names"]["zh"]["stop_chars"] + "打骂罵扣罚罰让讓没沒对對把天每总總说說"
         ),
         han_titles=frozenset(w for w in zh.get("honorifics", ()) if len(w) == 1),
+        strong=frozenset(_key(w.translate(fold)) for w in gather("strong_honorifics")),
+        after_name=lower(gather("after_name")),
+        place_phrases=tuple(
+            w.lower() for w in people["not_names"] if " " in w and not _is_han(w[0])
+        ),
     )
 
 
@@ -975,13 +983,14 @@ def _people_names(folded: str, people: _People) -> Iterator[_Span]:
         if _unspaced(match.group()[0]) and not _word_start(folded, match.start()):
             continue
         start, level = _after_cue(folded, match.end(), people, _cue_level(match.group(), people))
-        end = _person_at(folded, start, people, level=level)
+        strong = any(folded.endswith(cue, match.start(), start) for cue in people.strong)
+        end = _person_at(folded, start, people, level=level, cue_start=match.start(), strong=strong)
         if end > start:
             yield _Span(start, end, NAME, _RANK_NAME)
     if people.cased is not None:
         for match in people.cased.finditer(folded):
             start = match.end() + 1
-            end = _person_at(folded, start, people, level=_HONORIFIC)
+            end = _person_at(folded, start, people, level=_HONORIFIC, cue_start=match.start())
             if end > start:
                 yield _Span(start, end, NAME, _RANK_NAME)
     for match in people.post.finditer(folded):
@@ -1002,7 +1011,9 @@ def _after_cue(text: str, index: int, people: _People, level: int) -> tuple[int,
         while index < len(text) and text[index] in _PERSON_SEPARATORS:
             index += 1
         chained = people.cues.match(text, index)
-        if chained is not None and not _is_han(chained.group()[0]):
+        # A cue glued to the one before is a suffix: "ပွဲစားကို" is "the broker" (object).
+        spaced = index > 0 and text[index - 1] in _PERSON_SEPARATORS
+        if chained is not None and spaced and not _is_han(chained.group()[0]):
             level = max(level, _cue_level(chained.group(), people))
             index = chained.end()
             continue
@@ -1020,14 +1031,20 @@ def _after_cue(text: str, index: int, people: _People, level: int) -> tuple[int,
     return index, level
 
 
-def _person_at(text: str, start: int, people: _People, *, level: int) -> int:
+def _person_at(
+    text: str, start: int, people: _People, *, level: int, cue_start: int, strong: bool = False
+) -> int:
     if start >= len(text):
         return start
     first = text[start]
     if _unspaced(first) and not _is_han(first):
         # Glued to its cue ("หัวหน้าสมชาย"), only a listed name is taken: "คุณภาพ" is quality.
-        glued = start > 0 and not text[start - 1].isspace()
-        return _run_person(text, start, people, listed_only=glued)
+        glued = start > 0 and not text[start - 1].isspace() and not strong
+        # After a role word ("ခေါင်းဆောင်က နေ့တိုင်း", the leader every day) only a listed name.
+        listed_only = (glued or level == _ROLE) and not strong
+        return _run_person(
+            text, start, people, listed_only=listed_only, cue_start=cue_start, strong=strong
+        )
     if not first.isalpha():
         return start
     return _word_person(text, start, people, level=level)
@@ -1051,15 +1068,20 @@ def _word_person(text: str, start: int, people: _People, *, level: int) -> int:
     if not cased:
         # Tamil, Bengali, Devanagari: any word that is not a common one. A joiner ("হ‌ওয়ার")
         # marks a word form, not a name.
-        if (lower in people.common and not listed) or "\u200c" in first or "\u200d" in first:
+        if "\u200c" in first or "\u200d" in first:
+            return start
+        if not listed and level == _ROLE and not _subject_ends(text, end, people):
+            # After "জনাব" (Mr) a name may be any word; after "গার্ড" (guard) only a listed
+            # one or one the object follows: "গার্ড পাহারা দেয়" is the guard keeping watch.
             return start
     elif first[0].isupper():
         if level == _ROLE and lower in people.english and lower not in people.extra:
-            return start  # "supervisor Line 4", "manager Office"
-    elif not (listed and lower not in people.common) and not (
-        level == _HONORIFIC and lower not in people.common and len(lower) > 2
-    ):
-        return start  # "boss shouts", but "pak bambang", "supervisor kevin"
+            # "supervisor Line 4", "manager Office"; but "ketua line Ah Seng"
+            second = words[1][0] if len(words) > 1 else ""
+            if not (second[:1].isupper() and second.lower() not in people.english):
+                return start
+    elif not (listed and lower not in people.common):
+        return start  # "boss shouts", "pani ko samasya"; but "pak bambang", "supervisor kevin"
     upper = first[0].isupper()
     count, index = 1, 1
     while index < len(words) and count < _PERSON_MAX_WORDS:
@@ -1086,6 +1108,8 @@ def _continues_person(word: str, upper: bool, cased: bool, people: _People) -> b
         return word[0].isupper() and not shouted
     if lower in people.extra:
         return True
+    if not cased:
+        return lower in people.names or lower not in people.common
     return lower in people.names and lower not in people.common
 
 
@@ -1116,6 +1140,14 @@ def _glued_handle(text: str, end: int) -> bool:
     return after == "_" or (after in (".", "@") and text[end + 1 : end + 2].isalnum())
 
 
+def _subject_ends(text: str, end: int, people: _People) -> bool:
+    index = _skip_space(text, end)
+    if index >= len(text) or text[index] in _CLOSING or text[index].isdigit():
+        return True
+    match = _PERSON_WORD.match(text, index)
+    return match is not None and match.group().lower() in people.after_name
+
+
 def _sentence_start(text: str, index: int) -> bool:
     before = text[max(0, index - 3) : index].rstrip()
     return not before or before[-1] in ".!?\n。！？"
@@ -1126,14 +1158,29 @@ def _org_after(text: str, end: int, people: _People) -> bool:
     return match is not None and match.group().lower() in people.org
 
 
-def _run_person(text: str, start: int, people: _People, *, listed_only: bool) -> int:
+def _run_person(
+    text: str, start: int, people: _People, *, listed_only: bool, cue_start: int, strong: bool
+) -> int:
     # Thai: the longest listed name here; else, as in Khmer and Burmese, the letters up to a
     # space, cut where a common word starts, without a stop word at its end.
     limit = min(len(text), start + _PERSON_RUN_CAP)
+    # Burmese and Khmer names are syllables that each are listed: only Thai looks a name up.
+    thai = "\u0e00" <= text[start] <= "\u0e7f"
     for end in range(limit, start + 2, -1):
         candidate = text[start:end]
-        glued_mark = _is_mark(text[end : end + 1] or " ")
-        if candidate in people.names and candidate not in people.common and not glued_mark:
+        if candidate not in people.names or _is_mark(text[end : end + 1] or " "):
+            continue
+        if not thai and not listed_only:
+            break
+        if text[cue_start:end] in people.common:
+            return start  # "คุณภาพ", "นายจ้าง": the cue and what follows are one word
+        # A name that is also a word ("ประเสริฐ", excellent) only after นาย or before a space.
+        if (
+            candidate not in people.common
+            or strong
+            or _punctuated(text, end)
+            or (end < len(text) and text[end].isspace())
+        ):
             return end
     if listed_only:
         return start
@@ -1151,7 +1198,7 @@ def _run_person(text: str, start: int, people: _People, *, listed_only: bool) ->
             break
     if any(
         text[start : start + n] in people.stop or text[start : start + n] in people.common
-        for n in range(1, 9)
+        for n in range(3, 10)
     ):
         return start  # the cue is followed by a word, not a name: "คุณประโยชน์"
     return end if end - start >= 2 else start
@@ -1232,62 +1279,72 @@ def _before_post(text: str, start: int, post: str, people: _People) -> Iterator[
     elif word[0].islower():
         ok = lower in people.names and lower not in people.common
     else:
-        ok = lower not in people.common or lower in people.names
+        ok = True  # "राम दाइ": before a post-name honorific, any word but a pronoun
     if ok:
         yield _Span(begin, end, NAME, _RANK_NAME)
 
 
 def _listed_names(text: str, people: _People) -> Iterator[_Span]:
     # Without a cue: a capitalised listed name ("... then Kevin Tan came"), a Vietnamese
-    # surname leading capitalised words ("Nguyễn Văn Hùng"), or a listed name in a script
-    # without capitals that is no common word.
+    # surname leading capitalised words ("Nguyễn Văn Hùng"), two listed names in a script
+    # without capitals, or a listed Thai name standing alone between spaces.
     previous_end = -1
-    previous_word = ""
+    previous = ""  # the word before, as written
+    previous_start = 0
     for match in _PERSON_WORD.finditer(text):
-        word = match.group()
-        lower = word.lower()
-        first = word[0]
+        word, start = match.group(), match.start()
+        lower, first = word.lower(), word[0]
+        before, before_start = previous, previous_start
+        previous, previous_start = word, start
+        if start <= previous_end:
+            continue
         if _unspaced(first):
-            # A whole chunk between spaces that is a listed Thai name and no common word.
             if (
                 "\u0e00" <= first <= "\u0e7f"
-                and (match.start() == 0 or text[match.start() - 1].isspace())
+                and (start == 0 or text[start - 1].isspace())
                 and (match.end() == len(text) or text[match.end()].isspace())
+                and len(word) >= 3
                 and word in people.names
                 and word not in people.common
-                and len(word) >= 3
             ):
-                yield _Span(match.start(), match.end(), NAME, _RANK_NAME)
+                yield _Span(start, match.end(), NAME, _RANK_NAME)
             continue
         if not first.isalpha() or text[match.end() : match.end() + 1].isdigit():
-            previous_word = lower
             continue
-        if match.start() <= previous_end:
-            previous_word = lower
+        if before.lower() in people.org or not _word_ok(word, people):
             continue
-        following = _words_at(text, match.start())
         if first.isupper():
-            start = match.start()
             vi = lower in people.vi_surnames
             listed = lower in people.names and (lower not in people.common or lower in people.extra)
+            if not (listed or vi):
+                continue
+            if before[:1].isupper() and text[before_start + len(before) : start] == " ":
+                if not _sentence_start(text, before_start):
+                    continue  # "Bình Dương", "Sunrise Jaya": a capitalised run that is no name
+                if before.lower() not in people.english and _word_ok(before, people):
+                    start = before_start  # "Juan Perez no paga"
+            end = _word_person(text, match.start(), people, level=_HONORIFIC)
+            words = [e for _, e in _words_at(text, start) if e <= end]
             # At a sentence start a capitalised word may be any word: there, two names are
             # needed ("Kevin Tan said"), as after a Vietnamese surname ("Nguyễn Văn Hùng").
-            opening = _sentence_start(text, start)
-            if (listed or vi) and previous_word not in people.org and _word_ok(word, people):
-                end = _word_person(text, start, people, level=_HONORIFIC)
-                words = sum(1 for _, e in following if e <= end)
-                if (vi and not listed and words < 3) or (opening and words < 2):
-                    end = start
-                if end > start:
-                    previous_end = end
-                    yield _Span(start, end, NAME, _RANK_NAME)
-        elif not first.islower() and len(following) > 1:
-            # Tamil, Bengali, Devanagari: two listed names in a row, "রহিম উদ্দিন".
-            second = following[1][0].lower()
-            if all(
-                w in people.names and w not in people.common and w not in people.stop
-                for w in (lower, second)
+            if (vi and not listed and len(words) < 3) or (
+                _sentence_start(text, start) and len(words) < 2
             ):
-                previous_end = following[1][1]
-                yield _Span(match.start(), previous_end, NAME, _RANK_NAME)
-        previous_word = lower
+                continue
+        elif first.islower() or lower not in people.names or lower in people.common:
+            continue
+        else:
+            following = _words_at(text, start)
+            second = following[1][0].lower() if len(following) > 1 else ""
+            if second not in people.names or second in people.common or second in people.stop:
+                continue
+            end = following[1][1]  # Tamil, Bengali, Devanagari: "রহিম উদ্দিন"
+        if end > start and not _in_place(text, start, end, people):
+            previous_end = end
+            yield _Span(start, end, NAME, _RANK_NAME)
+
+
+def _in_place(text: str, start: int, end: int, people: _People) -> bool:
+    # "Bình Dương", "Shah Alam": listed names that stand together as a place.
+    window = text[max(0, start - 24) : end + 24].lower()
+    return any(phrase in window for phrase in people.place_phrases)
