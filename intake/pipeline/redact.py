@@ -837,6 +837,8 @@ _PERSON_MAX_WORDS = 4
 _PERSON_SEPARATORS = frozenset(" \t:,-")
 # A word of a name: letters and vowel signs up to whitespace, punctuation or a digit.
 _PERSON_WORD = re.compile(rf"[^\s\d/{_PUNCTUATION}@#*&+=~^$%]{{1,40}}")
+# Not a given name's characters: "那边有个师傅" is "there is a master there", not 边有个.
+_HAN_FILLERS = frozenset("有个個这這那些位一")
 # How much a cue vouches for what follows: a role word ("supervisor") only for a capitalised
 # word that is no common English word; "Encik", "pak" also for a lower-case uncommon word.
 _ROLE, _SHORT_HONORIFIC, _HONORIFIC = 0, 1, 2
@@ -1075,6 +1077,8 @@ def _word_person(text: str, start: int, people: _People, *, level: int) -> int:
             # one or one the object follows: "গার্ড পাহারা দেয়" is the guard keeping watch.
             return start
     elif first[0].isupper():
+        if first.isupper() and len(first) <= 4 and not listed:
+            return start  # "tu INE", "supervisor QC": an acronym, not a name
         if level == _ROLE and lower in people.english and lower not in people.extra:
             # "supervisor Line 4", "manager Office"; but "ketua line Ah Seng"
             second = words[1][0] if len(words) > 1 else ""
@@ -1094,8 +1098,9 @@ def _word_person(text: str, start: int, people: _People, *, level: int) -> int:
         if not _continues_person(word, upper, cased, people):
             break
         end, count, index = word_end, count + 1, index + 1
-    if _org_after(text, end, people):
-        return start  # "Jaya Sdn Bhd", "Melati Garments"
+    taken = [w.lower() for w, e in words if e <= end]
+    if _org_after(text, end, people) or any(w in people.org for w in taken):
+        return start  # "Jaya Sdn Bhd", "Melati Garments", "Golden Star Footwear"
     return end
 
 
@@ -1210,8 +1215,10 @@ def _han_person(text: str, cue_start: int, index: int, cue: str, people: _People
         index += 1
         if index - cue_start > len(cue) + 3:
             return index
+    # "小米" is a brand, "车间主任" a role whose first characters are also listed.
     if any(
-        text.startswith(w, cue_start) or text.startswith(w, index) for w in people.han_not_names
+        text.startswith(w, index) or (cue in people.han_titles and text.startswith(w, cue_start))
+        for w in people.han_not_names
     ):
         return index
     if text[index : index + 2] in people.compound_surnames:
@@ -1247,7 +1254,7 @@ def _before_post(text: str, start: int, post: str, people: _People) -> Iterator[
                 continue
             candidate = text[begin:start]
             if not all(_is_han(c) for c in candidate) or any(
-                c in people.stop_chars for c in candidate[1:]
+                c in people.stop_chars or c in _HAN_FILLERS for c in candidate[1:]
             ):
                 continue
             if candidate[:2] in people.compound_surnames or candidate[0] in people.surnames:
