@@ -52,6 +52,11 @@ _DIGIT_RUN = re.compile(
     r"(?<!\d)\+?\(?\d+(?:(?:[ \t]?[-./~()*·‧•]{1,2}[ \t]?|[ \t]{1,2}|\n|,)\d+)*"
 )
 _BURMESE_WA_RUN = re.compile(r"[0-9ဝ]{2,}")
+# Letter O for zero, I or l for one, typed inside a number ("O77OO9OO562"); a whole word only
+# (no letter before or after), so "Ollie", "BOOK" and "Il" stay words.
+_LETTER_DIGIT = re.compile(r"[0-9][OoIl]|[OoIl][0-9]")
+_LETTERS_IN_DIGITS = re.compile(r"(?<![^\W\d_])[0-9OoIl]{2,40}(?![^\W\d_])")
+_DIGIT_LETTERS = str.maketrans("OoIl", "0011")
 _TIME = re.compile(r"(?<![\d:])(?:[01]?\d|2[0-3])[:h][0-5]\d(?::[0-5]\d)?(?![\d:])")
 _DATE = re.compile(
     r"(?<!\d)(?:"
@@ -135,10 +140,56 @@ class _Rules:
 
 def redact(text: str, *, regions: Sequence[str] = ()) -> Redaction:
     """Replace phone numbers, ID numbers, emails and self-given names with typed placeholders."""
-    rules = _rules()
     if not unicodedata.is_normalized("NFC", text):
         # Decomposed Vietnamese would slip past the phrases; NFC reads the same to a monitor.
         text = unicodedata.normalize("NFC", text)
+    return _replace(text, _found(text, regions))
+
+
+def redact_thread(texts: Sequence[str], *, regions: Sequence[str] = ()) -> list[str]:
+    """Texts of one thread, each already redacted, with what only their join reveals hidden.
+
+    A worker may split a number over two SMS ("012 34", "56789"): the thread is read as one
+    text, joined by line breaks as the export joins it, and a span that crosses from one
+    message into the next is hidden in both.
+    """
+    pieces = [unicodedata.normalize("NFC", text) for text in texts]
+    joined = "\n".join(pieces)
+    bounds: list[tuple[int, int]] = []
+    position = 0
+    for piece in pieces:
+        bounds.append((position, position + len(piece)))
+        position += len(piece) + 1
+    hidden: list[list[_Span]] = [[] for _ in pieces]
+    for span in _union(_found(joined, regions)):
+        touched = [i for i, (lo, hi) in enumerate(bounds) if span.start < hi and lo < span.end]
+        if len(touched) < 2:
+            continue  # inside one message: its own redaction already saw it
+        for i in touched:
+            lo, hi = bounds[i]
+            start, end = max(span.start, lo) - lo, min(span.end, hi) - lo
+            if end > start:
+                hidden[i].append(_Span(start, end, span.kind, span.rank))
+    return [
+        _replace(piece, spans).text if spans else piece
+        for piece, spans in zip(pieces, hidden, strict=True)
+    ]
+
+
+def _union(found: list[_Span]) -> list[_Span]:
+    merged: list[_Span] = []
+    for span in sorted(found):
+        if merged and span.start < merged[-1].end:
+            last = merged[-1]
+            best = span if span.rank > last.rank else last
+            merged[-1] = _Span(last.start, max(last.end, span.end), best.kind, best.rank)
+        else:
+            merged.append(span)
+    return merged
+
+
+def _found(text: str, regions: Sequence[str]) -> list[_Span]:
+    rules = _rules()
     folded = _fold(text, rules)
     found = [*_emails(folded), *_handles(folded, rules), *_names(folded, rules)]
     found.extend(_people_names(folded, _people()))
@@ -151,7 +202,7 @@ def redact(text: str, *, regions: Sequence[str] = ()) -> Redaction:
         phone_regions = _phone_regions(tuple(regions))
         masked = _mask_kept(folded, found, rules, phone_regions)
         found.extend(_numbers(masked, rules, phone_regions))
-    return _replace(text, found)
+    return found
 
 
 @cache
@@ -217,7 +268,16 @@ def _fold(text: str, rules: _Rules) -> str:
     folded = text.translate(rules.fold)
     if "ဝ" in folded:
         folded = _BURMESE_WA_RUN.sub(_wa_to_zero, folded)
+    if _LETTER_DIGIT.search(folded):
+        folded = _LETTERS_IN_DIGITS.sub(_letters_to_digits, folded)
     return folded
+
+
+def _letters_to_digits(match: re.Match[str]) -> str:
+    # "O77OO9OO562": letters typed for digits, only inside a run that holds real digits.
+    run = match.group()
+    digits = sum(c.isdigit() for c in run)
+    return run.translate(_DIGIT_LETTERS) if 2 <= digits < len(run) else run
 
 
 def _wa_to_zero(match: re.Match[str]) -> str:
