@@ -53,9 +53,9 @@ _DIGIT_RUN = re.compile(
 )
 _BURMESE_WA_RUN = re.compile(r"[0-9ဝ]{2,}")
 # Letter O for zero, I or l for one, typed inside a number ("O77OO9OO562"); a whole word only
-# (no letter before or after), so "Ollie", "BOOK" and "Il" stay words.
+# (no letter or digit before or after), so "Ollie", "BOOK", "Il" and "ABCDE1234I" stay.
 _LETTER_DIGIT = re.compile(r"[0-9][OoIl]|[OoIl][0-9]")
-_LETTERS_IN_DIGITS = re.compile(r"(?<![^\W\d_])[0-9OoIl]{2,40}(?![^\W\d_])")
+_LETTERS_IN_DIGITS = re.compile(r"(?<![^\W_])[0-9OoIl]{2,40}(?![^\W_])")
 _DIGIT_LETTERS = str.maketrans("OoIl", "0011")
 _TIME = re.compile(r"(?<![\d:])(?:[01]?\d|2[0-3])[:h][0-5]\d(?::[0-5]\d)?(?![\d:])")
 _DATE = re.compile(
