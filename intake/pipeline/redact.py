@@ -52,6 +52,8 @@ _DIGIT_RUN = re.compile(
     r"(?<!\d)\+?\(?\d+(?:(?:[ \t]?[-./~()*·‧•]{1,2}[ \t]?|[ \t]{1,2}|\n|,)\d+)*"
 )
 _BURMESE_WA_RUN = re.compile(r"[0-9ဝ]{2,}")
+# How much of each end of two neighbouring messages the thread pass reads together.
+_THREAD_WINDOW = 160
 # Letter O for zero, I or l for one, typed inside a number ("O77OO9OO562"); a whole word only
 # (no letter or digit before or after), so "Ollie", "BOOK", "Il" and "ABCDE1234I" stay.
 _LETTER_DIGIT = re.compile(r"[0-9][OoIl]|[OoIl][0-9]")
@@ -149,27 +151,23 @@ def redact(text: str, *, regions: Sequence[str] = ()) -> Redaction:
 def redact_thread(texts: Sequence[str], *, regions: Sequence[str] = ()) -> list[str]:
     """Texts of one thread, each already redacted, with what only their join reveals hidden.
 
-    A worker may split a number over two SMS ("012 34", "56789"): the thread is read as one
-    text, joined by line breaks as the export joins it, and a span that crosses from one
-    message into the next is hidden in both.
+    A worker may split a number over two SMS ("012 34", "56789"): each pair of neighbours is
+    read as one text, joined by a line break as the export joins them, and a span that crosses
+    from one message into the next is hidden in both.
     """
     pieces = [unicodedata.normalize("NFC", text) for text in texts]
-    joined = "\n".join(pieces)
-    bounds: list[tuple[int, int]] = []
-    position = 0
-    for piece in pieces:
-        bounds.append((position, position + len(piece)))
-        position += len(piece) + 1
     hidden: list[list[_Span]] = [[] for _ in pieces]
-    for span in _union(_found(joined, regions)):
-        touched = [i for i, (lo, hi) in enumerate(bounds) if span.start < hi and lo < span.end]
-        if len(touched) < 2:
-            continue  # inside one message: its own redaction already saw it
-        for i in touched:
-            lo, hi = bounds[i]
-            start, end = max(span.start, lo) - lo, min(span.end, hi) - lo
-            if end > start:
-                hidden[i].append(_Span(start, end, span.kind, span.rank))
+    for i in range(len(pieces) - 1):
+        # Only the ends that meet matter, and a number or a name is short: the window keeps
+        # the pass cheap on long (or hostile) messages.
+        head = pieces[i][-_THREAD_WINDOW:]
+        tail = pieces[i + 1][:_THREAD_WINDOW]
+        offset = len(pieces[i]) - len(head)
+        joint = len(head)
+        for span in _union(_found(f"{head}\n{tail}", regions)):
+            if span.start < joint and span.end > joint + 1:
+                hidden[i].append(_Span(span.start + offset, offset + joint, span.kind, span.rank))
+                hidden[i + 1].append(_Span(0, span.end - joint - 1, span.kind, span.rank))
     return [
         _replace(piece, spans).text if spans else piece
         for piece, spans in zip(pieces, hidden, strict=True)
@@ -910,7 +908,7 @@ class _People:
     titles: frozenset[str]  # keys of the cues that are honorifics, not role words
     cased: re.Pattern[str] | None
     post: re.Pattern[str]
-    skip: tuple[str, ...]
+    skip: dict[str, tuple[str, ...]]  # by first character, longest first
     names: frozenset[str]  # given and family names, any script, lower case
     extra: frozenset[str]  # hand-listed names, taken even where a common list has the word
     common: frozenset[str]  # common words of every language (Vietnamese syllables aside)
@@ -919,7 +917,7 @@ class _People:
     particles: frozenset[str]
     org: frozenset[str]
     not_names: frozenset[str]
-    han_not_names: tuple[str, ...]
+    han_not_names: frozenset[str]
     han_org: tuple[str, ...]
     surnames: frozenset[str]
     compound_surnames: frozenset[str]
@@ -986,7 +984,7 @@ def _people() -> _People:
             else None
         ),
         post=re.compile(_phrase_pattern(post, fold), re.IGNORECASE),
-        skip=tuple(sorted(lower(gather("skip")), key=len, reverse=True)),
+        skip=_by_first(lower(gather("skip"))),
         names=(names | extra) - lower(people["not_names"]),
         extra=extra,
         common=common,
@@ -1015,7 +1013,7 @@ def _people() -> _People:
         ),
         org=lower([*people["org_words"], *people["place_words"]]),
         not_names=lower(w for w in not_names if not _is_han(w[0])),
-        han_not_names=tuple(w for w in not_names if _is_han(w[0])),
+        han_not_names=frozenset(w for w in not_names if _is_han(w[0])),
         han_org=tuple(people["han_org_suffixes"]),
         surnames=frozenset(han_surnames),
         compound_surnames=frozenset(compound),
@@ -1032,9 +1030,24 @@ def _people() -> _People:
     )
 
 
+def _by_first(words: Iterable[str]) -> dict[str, tuple[str, ...]]:
+    table: dict[str, list[str]] = {}
+    for word in sorted(words, key=len, reverse=True):
+        table.setdefault(word[:1], []).append(word)
+    return {first: tuple(group) for first, group in table.items()}
+
+
+def _han_listed(text: str, index: int, people: _People) -> bool:
+    # Listed brands and places are 2-4 characters: a few set lookups, whatever the list holds.
+    return any(text[index : index + n] in people.han_not_names for n in range(2, 6))
+
+
 def _people_names(folded: str, people: _People) -> Iterator[_Span]:
     """Names of third persons: after a role word or honorific, before one, or listed."""
+    chained_to = 0
     for match in people.cues.finditer(folded):
+        if match.start() < chained_to:
+            continue  # "supervisor Mr Tan": "Mr" was read after "supervisor" already
         if match.end() < len(folded) and _is_mark(folded[match.end()]):
             continue  # the cue ends inside a syllable
         if _is_han(match.group()[0]):
@@ -1045,6 +1058,7 @@ def _people_names(folded: str, people: _People) -> Iterator[_Span]:
         if _unspaced(match.group()[0]) and not _word_start(folded, match.start()):
             continue
         start, level = _after_cue(folded, match.end(), people, _cue_level(match.group(), people))
+        chained_to = start
         strong = any(folded.endswith(cue, match.start(), start) for cue in people.strong)
         end = _person_at(folded, start, people, level=level, cue_start=match.start(), strong=strong)
         if end > start:
@@ -1079,7 +1093,7 @@ def _after_cue(text: str, index: int, people: _People, level: int) -> tuple[int,
             level = max(level, _cue_level(chained.group(), people))
             index = chained.end()
             continue
-        for word in people.skip:
+        for word in people.skip.get(text[index : index + 1].lower(), ()):
             end = index + len(word)
             if text[index:end].lower() == word and (
                 end >= len(text)
@@ -1276,9 +1290,8 @@ def _han_person(text: str, cue_start: int, index: int, cue: str, people: _People
         if index - cue_start > len(cue) + 3:
             return index
     # "小米" is a brand, "车间主任" a role whose first characters are also listed.
-    if any(
-        text.startswith(w, index) or (cue in people.han_titles and text.startswith(w, cue_start))
-        for w in people.han_not_names
+    if _han_listed(text, index, people) or (
+        cue in people.han_titles and _han_listed(text, cue_start, people)
     ):
         return index
     if text[index : index + 2] in people.compound_surnames:
@@ -1318,7 +1331,7 @@ def _before_post(text: str, start: int, post: str, people: _People) -> Iterator[
             ):
                 continue
             if candidate[:2] in people.compound_surnames or candidate[0] in people.surnames:
-                if any(text.startswith(w, begin) for w in people.han_not_names):
+                if _han_listed(text, begin, people):
                     return
                 yield _Span(begin, start, NAME, _RANK_NAME)
                 return
