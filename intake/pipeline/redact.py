@@ -896,6 +896,7 @@ _PERSON_SEPARATORS = frozenset(" \t:,-")
 # A word of a name: letters and vowel signs up to whitespace, punctuation or a digit.
 _PERSON_WORD = re.compile(rf"[^\s\d/{_PUNCTUATION}@#*&+=~^$%]{{1,40}}")
 # Not a given name's characters: "那边有个师傅" is "there is a master there", not 边有个.
+_UNSPACED_CHAR = re.compile("[\u0e00-\u0e7f\u1000-\u109f\u1780-\u17ff\u3000-\u9fff\uf900-\ufaff]")
 _HAN_FILLERS = frozenset("有个個这這那些位一")
 # How much a cue vouches for what follows: a role word ("supervisor") only for a capitalised
 # word that is no common English word; "Encik", "pak" also for a lower-case uncommon word.
@@ -925,6 +926,8 @@ class _People:
     stop_chars: frozenset[str]
     han_titles: frozenset[str]
     strong: frozenset[str]  # honorifics after which a listed name may also be a word
+    cue_heads: frozenset[str]  # first words of the cues written with spaces
+    post_heads: frozenset[str]
     after_name: frozenset[str]  # words that follow a subject (a name) rather than a verb
     place_phrases: tuple[str, ...]  # "bình dương": names together, a place
 
@@ -1023,11 +1026,37 @@ def _people() -> _People:
         ),
         han_titles=frozenset(w for w in zh.get("honorifics", ()) if len(w) == 1),
         strong=frozenset(_key(w.translate(fold)) for w in gather("strong_honorifics")),
+        cue_heads=_heads([*roles, *titles], fold),
+        post_heads=_heads(post, fold),
         after_name=lower(gather("after_name")),
         place_phrases=tuple(
             w.lower() for w in people["not_names"] if " " in w and not _is_han(w[0])
         ),
     )
+
+
+def _heads(phrases: Iterable[str], fold: dict[int, int]) -> frozenset[str]:
+    heads = set()
+    for phrase in phrases:
+        match = _PERSON_WORD.match(phrase.translate(fold).lower())
+        if match is not None:
+            heads.add(match.group())
+    return frozenset(heads)
+
+
+def _cue_matches(
+    text: str, pattern: re.Pattern[str], heads: frozenset[str], unspaced: bool
+) -> Iterator[re.Match[str]]:
+    # The cue patterns are long alternations, costly at every position; in a text written
+    # with spaces only the words that can start a cue are tried.
+    if unspaced:
+        yield from pattern.finditer(text)
+        return
+    for word in _PERSON_WORD.finditer(text):
+        if word.group().lower() in heads:
+            match = pattern.match(text, word.start())
+            if match is not None:
+                yield match
 
 
 def _by_first(words: Iterable[str]) -> dict[str, tuple[str, ...]]:
@@ -1045,7 +1074,8 @@ def _han_listed(text: str, index: int, people: _People) -> bool:
 def _people_names(folded: str, people: _People) -> Iterator[_Span]:
     """Names of third persons: after a role word or honorific, before one, or listed."""
     chained_to = 0
-    for match in people.cues.finditer(folded):
+    unspaced = _UNSPACED_CHAR.search(folded) is not None
+    for match in _cue_matches(folded, people.cues, people.cue_heads, unspaced):
         if match.start() < chained_to:
             continue  # "supervisor Mr Tan": "Mr" was read after "supervisor" already
         if match.end() < len(folded) and _is_mark(folded[match.end()]):
@@ -1069,7 +1099,7 @@ def _people_names(folded: str, people: _People) -> Iterator[_Span]:
             end = _person_at(folded, start, people, level=_HONORIFIC, cue_start=match.start())
             if end > start:
                 yield _Span(start, end, NAME, _RANK_NAME)
-    for match in people.post.finditer(folded):
+    for match in _cue_matches(folded, people.post, people.post_heads, unspaced):
         yield from _before_post(folded, match.start(), match.group(), people)
     yield from _listed_names(folded, people)
 
@@ -1373,10 +1403,13 @@ def _listed_names(text: str, people: _People) -> Iterator[_Span]:
     previous_start = 0
     for match in _PERSON_WORD.finditer(text):
         word, start = match.group(), match.start()
-        lower, first = word.lower(), word[0]
+        first = word[0]
         before, before_start = previous, previous_start
         previous, previous_start = word, start
-        if start <= previous_end:
+        if first.islower() or start <= previous_end:
+            continue  # most words: whatever follows needs a listed word here
+        lower = word.lower()
+        if lower not in people.names and lower not in people.vi_surnames:
             continue
         if _unspaced(first):
             if (
