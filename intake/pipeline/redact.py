@@ -914,6 +914,7 @@ class _People:
     extra: frozenset[str]  # hand-listed names, taken even where a common list has the word
     common: frozenset[str]  # common words of every language (Vietnamese syllables aside)
     english: frozenset[str]  # the common English words, which every language mixes in
+    vietnamese: frozenset[str]  # Vietnamese syllables: a name only when capitalised
     stop: frozenset[str]
     particles: frozenset[str]
     org: frozenset[str]
@@ -992,6 +993,7 @@ def _people() -> _People:
         extra=extra,
         common=common,
         english=_read_list(PEOPLE_DIR / "common-en.txt"),
+        vietnamese=_read_list(PEOPLE_DIR / "common-vi.txt"),
         stop=lower(gather("stop_words")) | lower(data["names"]["en"]["stop_words"]),
         particles=frozenset(
             (
@@ -1188,7 +1190,7 @@ def _word_person(text: str, start: int, people: _People, *, level: int) -> int:
             second = words[1][0] if len(words) > 1 else ""
             if not (second[:1].isupper() and second.lower() not in people.english):
                 return start
-    elif not (listed and lower not in people.common):
+    elif not (listed and lower not in people.common and lower not in people.vietnamese):
         return start  # "boss shouts", "pani ko samasya"; but "pak bambang", "supervisor kevin"
     upper = first[0].isupper()
     count, index = 1, 1
@@ -1275,6 +1277,8 @@ def _run_person(
     limit = min(len(text), start + _PERSON_RUN_CAP)
     # Burmese and Khmer names are syllables that each are listed: only Thai looks a name up.
     thai = "\u0e00" <= text[start] <= "\u0e7f"
+    if thai and not "\u0e01" <= text[start] <= "\u0e2e":
+        return start  # a Thai word starts with a consonant: "นางาม" is no "นาง" + name
     for end in range(limit, start + 2, -1):
         candidate = text[start:end]
         if candidate not in people.names or _is_mark(text[end : end + 1] or " "):
@@ -1451,6 +1455,8 @@ def _listed_names(text: str, people: _People) -> Iterator[_Span]:
             second = following[1][0].lower() if len(following) > 1 else ""
             if second not in people.names or second in people.common or second in people.stop:
                 continue
+            if not _subject_ends(text, following[1][1], people):
+                continue  # "शान्ति पूर्ण सभा" (peaceful assembly): words that are also names
             end = following[1][1]  # Tamil, Bengali, Devanagari: "রহিম উদ্দিন"
         if end > start and not _in_place(text, start, end, people):
             previous_end = end
