@@ -34,6 +34,7 @@ from intake.models import (
     VerificationMethod,
     utcnow,
 )
+from intake.pipeline.redact import redact
 from intake.remedy.checkback import all_remedies_done, start_check_back
 from intake.triage import InvalidChange, OutOfReach, reachable_report
 
@@ -99,7 +100,9 @@ def add_verification(
             method=method,
             verified_on=verified_on,
             finding=finding,
-            notes=notes.strip(),
+            # Evidence notes name people ("interviewed supervisor Kevin Tan"): the same pass
+            # as every text the system stores.
+            notes=redact(notes.strip()).text,
             author_id=viewer.user_id,
         )
         case.verifications.append(verification)

@@ -29,7 +29,8 @@ from intake.models import (
 )
 from intake.pipeline.identity import Keyring
 from intake.pipeline.originals import read_original
-from intake.pipeline.types import CATEGORY_CODES
+from intake.pipeline.redact import redact
+from intake.pipeline.types import CATEGORY_CODES, Redaction
 
 if TYPE_CHECKING:
     from intake.admin.access import Viewer
@@ -173,15 +174,23 @@ def assign(session: Session, viewer: Viewer, report_id: int, assignee_id: int | 
             )
 
 
-def add_note(session: Session, viewer: Viewer, report_id: int, text: str) -> Note:
-    """An internal note: only colleagues read it, never the worker."""
+def monitor_words(report: Report, text: str) -> Redaction:
+    """A monitor's own words as they may be stored: numbers, IDs and names hidden."""
+    # A note that repeats a worker's number or names their supervisor identifies them as
+    # surely as the worker's own message would.
+    return redact(text.strip(), regions=[report.country] if report.country else [])
+
+
+def add_note(session: Session, viewer: Viewer, report_id: int, text: str) -> Redaction:
+    """An internal note, redacted as a worker's text is; returns what was saved and hidden."""
     with write_transaction(session):
         report = reachable_report(session, viewer, report_id)
-        note = Note(report_id=report.id, author_id=viewer.user_id, text=text.strip())
+        saved = monitor_words(report, text)
+        note = Note(report_id=report.id, author_id=viewer.user_id, text=saved.text)
         session.add(note)
         session.flush()
         audit.record(session, "report.note", user_id=viewer.user_id, target=report, note=note.id)
-    return note
+    return saved
 
 
 def merge_into(session: Session, viewer: Viewer, report_id: int, code: str) -> Report:
@@ -274,11 +283,14 @@ def colleagues(session: Session, partner_id: int | None) -> list[User]:
     return [user for user in people if _user_sees(user, partner_id)]
 
 
-def reply_to_worker(session: Session, viewer: Viewer, report_id: int, text: str) -> None:
+def reply_to_worker(session: Session, viewer: Viewer, report_id: int, text: str) -> Redaction:
     """Queue a monitor's SMS to the report's worker, sent from the hotline number.
 
+    The reply is redacted as a note is before it is stored; returns what was queued.
     Raises `OutboxError` (`CannotReach`: opted out or number purged; `BadBody`).
     """
     with write_transaction(session):
         report = reachable_report(session, viewer, report_id)
-        queue_reply(session, report, text, author_id=viewer.user_id)
+        saved = monitor_words(report, text)
+        queue_reply(session, report, saved.text, author_id=viewer.user_id)
+    return saved

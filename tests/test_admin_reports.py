@@ -231,3 +231,32 @@ def test_coordinator_downloads_the_monthly_export(
     assert event is not None
     assert event.user_id == world.coordinator.id
     assert event.detail["via"] == "admin"
+
+
+def test_a_monitors_note_and_reply_are_redacted_before_they_are_stored(
+    app: Flask, world: World, session: Session
+) -> None:
+    # Issue 13: a monitor's own words get the number, ID and name pass a worker's text gets,
+    # and the monitor is shown what was hidden.
+    client = sign_in(app, world.monitor_a)
+    page = f"/admin/reports/{world.report_a}"
+    answer = post_form(
+        client, page, f"{page}/notes", {"text": "supervisor Kevin Tan has her number 0123456789"}
+    )
+    assert answer.status_code == 302
+    note = session.scalar(select(Note.text))
+    assert note is not None
+    assert "Kevin" not in note
+    assert "0123456789" not in note
+    assert "[NAME]" in note
+    assert "[PHONE]" in note
+    shown = client.get(f"{BASE_URL}{page}").get_data(as_text=True)
+    assert (
+        "Hidden before saving: 1 phone numbers, 0 ID numbers, 0 e-mail addresses, 1 names" in shown
+    )
+
+    post_form(client, page, f"{page}/reply", {"text": "Is madam Lucy still at the hostel?"})
+    body = session.scalar(select(Outbox.body).where(Outbox.kind == OutboxKind.REPLY))
+    assert body is not None
+    assert "Lucy" not in body
+    assert "[NAME]" in body

@@ -159,3 +159,22 @@ def test_persistent_issues_are_months_not_counts(app: Flask, session: Session) -
         cases.persistent_issues(session, Viewer(9, Role.MONITOR, _b), today=date(2026, 11, 24))
         == []
     )
+
+
+def test_evidence_notes_are_stored_without_names_or_numbers(app: Flask, session: Session) -> None:
+    a, _b, factory = _world(app)
+    report_id = _report(session, a, factory, datetime(2026, 10, 2, tzinfo=UTC), "AAAA12")
+    monitor = _viewer(app, Role.MONITOR, a)
+    case = cases.open_case(session, monitor, report_id, title="Wages", category=None)
+    verification = cases.add_verification(
+        session,
+        monitor,
+        case.id,
+        method=VerificationMethod.WORKER_INTERVIEWS,
+        verified_on=date(2026, 10, 20),
+        finding=Finding.SUBSTANTIATED,
+        notes="interviewed supervisor Kevin Tan, his phone +60 12-345 6789",
+    )
+    assert "Kevin" not in verification.notes
+    assert "6789" not in verification.notes
+    assert verification.notes.startswith("interviewed supervisor [NAME]")

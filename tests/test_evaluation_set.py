@@ -35,7 +35,8 @@ def test_each_language_has_enough_varied_messages(items: list[EvalItem], languag
     covered = {code for item in mine for code in item.categories}
     assert covered == set(CATEGORY_CODES)
     # About a third of real reports carry a name or number; the set must exercise redaction.
-    with_pii = sum(1 for item in mine if item.pii)
+    # A third person's name (`names`) is personal data as the sender's own is.
+    with_pii = sum(1 for item in mine if item.pii or item.names)
     assert with_pii >= len(mine) / 4
 
 

@@ -497,3 +497,14 @@ def test_cli_exports_with_a_progress_bar(
     bad = runner.invoke(main, ["export", "--month", "October", "--out", str(tmp_path)], obj=script)
     assert bad.exit_code != 0
     assert "2026-10" in bad.output
+
+
+def test_the_second_redaction_pass_hides_a_third_persons_name(
+    app: Flask, session: Session, factories: dict[str, Factory], tmp_path: Path
+) -> None:
+    # Issue 13: a text stored before the name rules existed still leaves without the name.
+    add_reports(session, factories["one"], 6, text="our supervisor Kevin Tan kept our wages")
+    result = run(app, tmp_path, records=True, text=True)
+    texts = [row["text"] for row in read_csv(result.folder / "records.csv")]
+    assert texts
+    assert all("Kevin" not in text and "[NAME]" in text for text in texts)

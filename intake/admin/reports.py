@@ -34,7 +34,7 @@ from intake.messaging.outbox import BadBody, CannotReach
 from intake.models import Partner, ReportStatus
 from intake.pipeline.analyze import WITHHELD
 from intake.pipeline.originals import OriginalGone, OriginalNotAllowed
-from intake.pipeline.types import CATEGORY_CODES, DEFAULT_LANGUAGES
+from intake.pipeline.types import CATEGORY_CODES, DEFAULT_LANGUAGES, Redaction
 
 P = ParamSpec("P")
 
@@ -196,7 +196,7 @@ def report_assign(report_id: int) -> None:
 def report_note(report_id: int) -> None:
     form = NoteForm()
     if form.validate_on_submit():
-        triage.add_note(get_session(), viewer(), report_id, form.text.data or "")
+        _hidden_notice(triage.add_note(get_session(), viewer(), report_id, form.text.data or ""))
 
 
 @bp.route("/reports/<int:report_id>/reply", methods=["POST"])
@@ -206,7 +206,7 @@ def report_reply(report_id: int) -> None:
     form = ReplyForm()
     if form.validate_on_submit():
         try:
-            triage.reply_to_worker(get_session(), viewer(), report_id, form.text.data or "")
+            saved = triage.reply_to_worker(get_session(), viewer(), report_id, form.text.data or "")
         except CannotReach:
             flash(
                 _("This worker cannot be reached: they opted out, or their number was deleted."),
@@ -219,6 +219,7 @@ def report_reply(report_id: int) -> None:
                 _("Queued. It is sent from the hotline number; nobody sees the worker's number."),
                 "info",
             )
+            _hidden_notice(saved)
 
 
 @bp.route("/reports/<int:report_id>/merge", methods=["POST"])
@@ -260,3 +261,18 @@ def report_original(report_id: int, message_id: int) -> str | Response:
     return render_template("admin/original.html", text=text, report_id=report_id)
 
 
+def _hidden_notice(saved: Redaction) -> None:
+    """Tell the monitor what the redaction hid from their own words before they were saved."""
+    if saved.counts:
+        flash(
+            _(
+                "Hidden before saving: %(phones)d phone numbers, %(ids)d ID numbers, "
+                "%(emails)d e-mail addresses, %(names)d names. Saved as: %(text)s",
+                phones=saved.counts.get("PHONE", 0),
+                ids=saved.counts.get("ID", 0),
+                emails=saved.counts.get("EMAIL", 0),
+                names=saved.counts.get("NAME", 0),
+                text=saved.text,
+            ),
+            "info",
+        )

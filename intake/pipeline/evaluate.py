@@ -48,6 +48,7 @@ class EvalItem:
     hotline: str  # E.164
     keep: tuple[str, ...] = ()  # facts a monitor needs, which redaction must leave alone
     where: str = ""  # "th.jsonl:7", to point at a line without repeating its text
+    names: tuple[str, ...] = ()  # other people's names (a supervisor's), which must be hidden
 
 
 class Outcome(Protocol):
@@ -125,6 +126,9 @@ class EvaluationReport:
     facts_total: int
     facts_lost: tuple[str, ...]  # "where" of each fact that redaction removed
     leaks_by_language: Mapping[str, int] = field(default_factory=dict)
+    names_by_language: Mapping[str, Accuracy] = field(default_factory=dict)  # hidden of total
+    facts_by_language: Mapping[str, Accuracy] = field(default_factory=dict)  # kept of total
+    names_left: tuple[str, ...] = ()  # "where" of each third person's name that survived
 
     @property
     def categories_micro(self) -> Counts:
@@ -180,6 +184,7 @@ def _parse_item(line: str, language: str, where: str) -> EvalItem:
         hotline=row["to"],
         keep=_strings(row, "keep", where, required=False),
         where=where,
+        names=_strings(row, "names", where, required=False),
     )
 
 
@@ -203,6 +208,9 @@ def evaluate(analyze_fn: AnalyzeFn, items: Sequence[EvalItem]) -> EvaluationRepo
     leaks: list[str] = []
     leaks_by_language: Counter[str] = Counter()
     lost: list[str] = []
+    names_left: list[str] = []
+    names: dict[str, Accuracy] = {}
+    facts: dict[str, Accuracy] = {}
 
     for item in items:
         outcome = analyze_fn(item.text, item.sender, item.hotline)
@@ -231,7 +239,16 @@ def evaluate(analyze_fn: AnalyzeFn, items: Sequence[EvalItem]) -> EvaluationRepo
         item_leaks = [item.where for secret in item.pii if leaked(secret, outcome.redacted)]
         leaks += item_leaks
         leaks_by_language[item.language] += len(item_leaks)
-        lost.extend(item.where for fact in item.keep if fact not in outcome.redacted)
+        item_lost = [item.where for fact in item.keep if fact not in outcome.redacted]
+        lost.extend(item_lost)
+        item_named = [item.where for name in item.names if leaked(name, outcome.redacted)]
+        names_left.extend(item_named)
+        names[item.language] = _add(
+            names.get(item.language), len(item.names) - len(item_named), len(item.names)
+        )
+        facts[item.language] = _add(
+            facts.get(item.language), len(item.keep) - len(item_lost), len(item.keep)
+        )
 
     return EvaluationReport(
         items=len(items),
@@ -249,7 +266,15 @@ def evaluate(analyze_fn: AnalyzeFn, items: Sequence[EvalItem]) -> EvaluationRepo
         facts_total=sum(len(item.keep) for item in items),
         facts_lost=tuple(lost),
         leaks_by_language={lang: n for lang, n in leaks_by_language.items() if n},
+        names_by_language=names,
+        facts_by_language=facts,
+        names_left=tuple(names_left),
     )
+
+
+def _add(accuracy: Accuracy | None, correct: int, total: int) -> Accuracy:
+    accuracy = accuracy or Accuracy()
+    return Accuracy(accuracy.correct + correct, accuracy.total + total)
 
 
 def _language_code(language: str | LanguageGuess) -> str:
@@ -311,7 +336,34 @@ def format_report(report: EvaluationReport) -> str:
         f"Redaction: {len(report.facts_lost)} of {report.facts_total} kept facts lost"
         + (f" at {', '.join(report.facts_lost)}" if report.facts_lost else ""),
     ]
+    if report.names_by_language:
+        lines += _redaction_table(report)
     return "\n".join(lines)
+
+
+def _redaction_table(report: EvaluationReport) -> list[str]:
+    """Third persons' names hidden, facts kept and PII leaked, per language."""
+    names_total = sum(a.total for a in report.names_by_language.values())
+    names_hidden = sum(a.correct for a in report.names_by_language.values())
+    lines = [
+        "",
+        f"Names of other people: {names_hidden} of {names_total} hidden"
+        + (f"; left at {', '.join(report.names_left)}" if report.names_left else ""),
+        f"  {'lang':<5} {'names hidden':>16} {'facts kept':>16} {'PII leaks':>9}",
+    ]
+    for language in sorted(report.names_by_language):
+        hidden = report.names_by_language[language]
+        kept = report.facts_by_language.get(language, Accuracy())
+        lines.append(
+            f"  {language:<5} {_fraction(hidden):>16} {_fraction(kept):>16}"
+            f" {report.leaks_by_language.get(language, 0):>9}"
+        )
+    return lines
+
+
+def _fraction(accuracy: Accuracy) -> str:
+    rate = f" {accuracy.rate:.3f}" if accuracy.total else ""
+    return f"{accuracy.correct}/{accuracy.total}{rate}"
 
 
 def _rate(accuracy: Accuracy) -> str:

@@ -51,7 +51,7 @@ from intake.pipeline.escalate import record_alert
 from intake.pipeline.hotline import Hotline
 from intake.pipeline.identity import parse_address
 from intake.pipeline.route import RouteFacts, RoutingTable, route
-from intake.pipeline.thread import ReportRow, find_report
+from intake.pipeline.thread import ReportRow, find_report, redact_joined
 from intake.pipeline.types import CategoryScore
 from intake.remedy.answers import survey_answer
 from intake.remedy.checkback import REOPENS, OpenCheckBack, open_check_back, record_answer
@@ -300,6 +300,10 @@ def _store(db: Connection, prepared: Prepared, hotline: Hotline, now: datetime) 
         )
     message.update(report_id=report.id, **analysed_fields(analysis))
     message_id = _insert_message(db, message)
+    if follow_up:
+        # A number split over two SMS ("012 34", "56789") is hidden in both stored texts.
+        regions = [r for r in (prepared.sender_region, prepared.hotline_region) if r]
+        redact_joined(db, report.id, regions)
     if not sms.text.strip() and not sms.num_media:
         kind = Reply.EMPTY
     else:

@@ -52,6 +52,13 @@ _DIGIT_RUN = re.compile(
     r"(?<!\d)\+?\(?\d+(?:(?:[ \t]?[-./~()*·‧•]{1,2}[ \t]?|[ \t]{1,2}|\n|,)\d+)*"
 )
 _BURMESE_WA_RUN = re.compile(r"[0-9ဝ]{2,}")
+# How much of each end of two neighbouring messages the thread pass reads together.
+_THREAD_WINDOW = 160
+# Letter O for zero, I or l for one, typed inside a number ("O77OO9OO562"); a whole word only
+# (no letter or digit before or after), so "Ollie", "BOOK", "Il" and "ABCDE1234I" stay.
+_LETTER_DIGIT = re.compile(r"[0-9][OoIl]|[OoIl][0-9]")
+_LETTERS_IN_DIGITS = re.compile(r"(?<![^\W_])[0-9OoIl]{2,40}(?![^\W_])")
+_DIGIT_LETTERS = str.maketrans("OoIl", "0011")
 _TIME = re.compile(r"(?<![\d:])(?:[01]?\d|2[0-3])[:h][0-5]\d(?::[0-5]\d)?(?![\d:])")
 _DATE = re.compile(
     r"(?<!\d)(?:"
@@ -135,12 +142,55 @@ class _Rules:
 
 def redact(text: str, *, regions: Sequence[str] = ()) -> Redaction:
     """Replace phone numbers, ID numbers, emails and self-given names with typed placeholders."""
-    rules = _rules()
     if not unicodedata.is_normalized("NFC", text):
         # Decomposed Vietnamese would slip past the phrases; NFC reads the same to a monitor.
         text = unicodedata.normalize("NFC", text)
+    return _replace(text, _found(text, regions))
+
+
+def redact_thread(texts: Sequence[str], *, regions: Sequence[str] = ()) -> list[str]:
+    """Texts of one thread, each already redacted, with what only their join reveals hidden.
+
+    A worker may split a number over two SMS ("012 34", "56789"): each pair of neighbours is
+    read as one text, joined by a line break as the export joins them, and a span that crosses
+    from one message into the next is hidden in both.
+    """
+    pieces = [unicodedata.normalize("NFC", text) for text in texts]
+    hidden: list[list[_Span]] = [[] for _ in pieces]
+    for i in range(len(pieces) - 1):
+        # Only the ends that meet matter, and a number or a name is short: the window keeps
+        # the pass cheap on long (or hostile) messages.
+        head = pieces[i][-_THREAD_WINDOW:]
+        tail = pieces[i + 1][:_THREAD_WINDOW]
+        offset = len(pieces[i]) - len(head)
+        joint = len(head)
+        for span in _union(_found(f"{head}\n{tail}", regions)):
+            if span.start < joint and span.end > joint + 1:
+                hidden[i].append(_Span(span.start + offset, offset + joint, span.kind, span.rank))
+                hidden[i + 1].append(_Span(0, span.end - joint - 1, span.kind, span.rank))
+    return [
+        _replace(piece, spans).text if spans else piece
+        for piece, spans in zip(pieces, hidden, strict=True)
+    ]
+
+
+def _union(found: list[_Span]) -> list[_Span]:
+    merged: list[_Span] = []
+    for span in sorted(found):
+        if merged and span.start < merged[-1].end:
+            last = merged[-1]
+            best = span if span.rank > last.rank else last
+            merged[-1] = _Span(last.start, max(last.end, span.end), best.kind, best.rank)
+        else:
+            merged.append(span)
+    return merged
+
+
+def _found(text: str, regions: Sequence[str]) -> list[_Span]:
+    rules = _rules()
     folded = _fold(text, rules)
     found = [*_emails(folded), *_handles(folded, rules), *_names(folded, rules)]
+    found.extend(_people_names(folded, _people()))
     digits = _digit_count(folded)
     # Most messages carry few digits; the number searches below are the costly part.
     if digits >= rules.min_id_digits:
@@ -150,7 +200,7 @@ def redact(text: str, *, regions: Sequence[str] = ()) -> Redaction:
         phone_regions = _phone_regions(tuple(regions))
         masked = _mask_kept(folded, found, rules, phone_regions)
         found.extend(_numbers(masked, rules, phone_regions))
-    return _replace(text, found)
+    return found
 
 
 @cache
@@ -216,7 +266,16 @@ def _fold(text: str, rules: _Rules) -> str:
     folded = text.translate(rules.fold)
     if "ဝ" in folded:
         folded = _BURMESE_WA_RUN.sub(_wa_to_zero, folded)
+    if _LETTER_DIGIT.search(folded):
+        folded = _LETTERS_IN_DIGITS.sub(_letters_to_digits, folded)
     return folded
+
+
+def _letters_to_digits(match: re.Match[str]) -> str:
+    # "O77OO9OO562": letters typed for digits, only inside a run that holds real digits.
+    run = match.group()
+    digits = sum(c.isdigit() for c in run)
+    return run.translate(_DIGIT_LETTERS) if 2 <= digits < len(run) else run
 
 
 def _wa_to_zero(match: re.Match[str]) -> str:
@@ -820,3 +879,591 @@ def _replace(text: str, found: list[_Span]) -> Redaction:
         position = span.end
     parts.append(text[position:])
     return Redaction(text="".join(parts), counts=counts)
+
+
+# --- other people's names ----------------------------------------------------------------------
+#
+# A supervisor or a colleague named in a report identifies the worker as surely as their own
+# name: "there is one Kevin Tan on line B3". Cue words and honorifics are in `[people]` of the
+# data file; the name and common-word lists are generated into data/people/ (see SOURCES.md).
+
+PEOPLE_DIR = DATA_FILE.parent / "people"
+# A name after a cue in Thai, Khmer or Burmese (written without spaces) is rarely longer.
+_PERSON_RUN_CAP = 16
+# A name in Latin letters has at most this many words: "Maria de la Cruz Santos".
+_PERSON_MAX_WORDS = 4
+_PERSON_SEPARATORS = frozenset(" \t:,-")
+# A word of a name: letters and vowel signs up to whitespace, punctuation or a digit.
+_PERSON_WORD = re.compile(rf"[^\s\d/{_PUNCTUATION}@#*&+=~^$%]{{1,40}}")
+# Not a given name's characters: "那边有个师傅" is "there is a master there", not 边有个.
+_UNSPACED_CHAR = re.compile("[\u0e00-\u0e7f\u1000-\u109f\u1780-\u17ff\u3000-\u9fff\uf900-\ufaff]")
+_HAN_FILLERS = frozenset("有个個这這那些位一")
+# How much a cue vouches for what follows: a role word ("supervisor") only for a capitalised
+# word that is no common English word; "Encik", "pak" also for a lower-case uncommon word.
+_ROLE, _SHORT_HONORIFIC, _HONORIFIC = 0, 1, 2
+
+
+@dataclass(frozen=True)
+class _People:
+    cues: re.Pattern[str]
+    titles: frozenset[str]  # keys of the cues that are honorifics, not role words
+    cased: re.Pattern[str] | None
+    post: re.Pattern[str]
+    skip: dict[str, tuple[str, ...]]  # by first character, longest first
+    names: frozenset[str]  # given and family names, any script, lower case
+    extra: frozenset[str]  # hand-listed names, taken even where a common list has the word
+    common: frozenset[str]  # common words of every language (Vietnamese syllables aside)
+    english: frozenset[str]  # the common English words, which every language mixes in
+    vietnamese: frozenset[str]  # Vietnamese syllables: a name only when capitalised
+    stop: frozenset[str]
+    particles: frozenset[str]
+    org: frozenset[str]
+    not_names: frozenset[str]
+    han_not_names: frozenset[str]
+    han_org: tuple[str, ...]
+    surnames: frozenset[str]
+    compound_surnames: frozenset[str]
+    vi_surnames: frozenset[str]
+    stop_chars: frozenset[str]
+    han_titles: frozenset[str]
+    strong: frozenset[str]  # honorifics after which a listed name may also be a word
+    cue_heads: frozenset[str]  # first words of the cues written with spaces
+    post_heads: frozenset[str]
+    after_name: frozenset[str]  # words that follow a subject (a name) rather than a verb
+    place_phrases: tuple[str, ...]  # "bình dương": names together, a place
+
+
+def _read_list(path: Path) -> frozenset[str]:
+    if not path.exists():
+        return frozenset()
+    lines = path.read_text(encoding="utf-8").splitlines()
+    return frozenset(w for w in lines if w and not w.startswith("#"))
+
+
+@cache
+def _people() -> _People:
+    with DATA_FILE.open("rb") as handle:
+        data = tomllib.load(handle)
+    fold = _fold_table()
+    people = data["people"]
+    tables = {k: v for k, v in people.items() if isinstance(v, dict)}
+
+    def gather(key: str) -> list[str]:
+        return [w for table in tables.values() for w in table.get(key, ())]
+
+    def lower(words: Iterable[str]) -> frozenset[str]:
+        return frozenset(w.translate(fold).lower() for w in words)
+
+    roles, titles = gather("roles"), gather("honorifics")
+    names = frozenset().union(
+        *(_read_list(p) for p in sorted(PEOPLE_DIR.glob("names-*.txt")) if p.stem != "names-zh")
+    )
+    common = frozenset().union(
+        *(
+            _read_list(p)
+            for p in sorted(PEOPLE_DIR.glob("common-*.txt"))
+            if p.stem not in ("common-vi", "common-zh")
+        )
+    )
+    extra = frozenset(people.get("extra_names", "").lower().split())
+    han_surnames = set(data["names"]["zh"]["surnames"].split())
+    han_surnames |= {n for n in _read_list(PEOPLE_DIR / "names-zh.txt") if len(n) == 1}
+    compound = set(data["names"]["zh"]["compound_surnames"].split())
+    compound |= {n for n in _read_list(PEOPLE_DIR / "names-zh.txt") if len(n) == 2}
+    # What the self-introduction rules know is not a name (nationalities, religions, jobs)
+    # is no third person's name either.
+    not_names = [
+        *people["not_names"],
+        *(w for table in data["names"].values() for w in table.get("not_names", ())),
+    ]
+    cased = gather("cased_honorifics")
+    post = gather("post_honorifics")
+    zh = tables["zh"]
+    return _People(
+        cues=re.compile(_phrase_pattern([*roles, *titles], fold), re.IGNORECASE),
+        titles=frozenset(_key(w.translate(fold)) for w in titles),
+        cased=(
+            re.compile(r"(?<![^\W\d_])(?:" + "|".join(map(re.escape, cased)) + r")(?= [A-Z])")
+            if cased
+            else None
+        ),
+        post=re.compile(_phrase_pattern(post, fold), re.IGNORECASE),
+        skip=_by_first(lower(gather("skip"))),
+        names=(names | extra) - lower(people["not_names"]),
+        extra=extra,
+        common=common,
+        english=_read_list(PEOPLE_DIR / "common-en.txt"),
+        vietnamese=_read_list(PEOPLE_DIR / "common-vi.txt"),
+        stop=lower(gather("stop_words")) | lower(data["names"]["en"]["stop_words"]),
+        particles=frozenset(
+            (
+                "bin",
+                "binti",
+                "bt",
+                "a/l",
+                "a/p",
+                "de",
+                "del",
+                "la",
+                "las",
+                "los",
+                "van",
+                "der",
+                "da",
+                "dos",
+                "dela",
+                "delos",
+                "y",
+            )
+        ),
+        org=lower([*people["org_words"], *people["place_words"]]),
+        not_names=lower(w for w in not_names if not _is_han(w[0])),
+        han_not_names=frozenset(w for w in not_names if _is_han(w[0])),
+        han_org=tuple(people["han_org_suffixes"]),
+        surnames=frozenset(han_surnames),
+        compound_surnames=frozenset(compound),
+        vi_surnames=frozenset(data["names"]["vi"]["surnames"].lower().split()),
+        stop_chars=frozenset(
+            data["names"]["zh"]["stop_chars"] + "打骂罵扣罚罰让讓没沒对對把天每总總说說"
+        ),
+        han_titles=frozenset(w for w in zh.get("honorifics", ()) if len(w) == 1),
+        strong=frozenset(_key(w.translate(fold)) for w in gather("strong_honorifics")),
+        cue_heads=_heads([*roles, *titles], fold),
+        post_heads=_heads(post, fold),
+        after_name=lower(gather("after_name")),
+        place_phrases=tuple(
+            w.lower() for w in people["not_names"] if " " in w and not _is_han(w[0])
+        ),
+    )
+
+
+def _heads(phrases: Iterable[str], fold: dict[int, int]) -> frozenset[str]:
+    heads = set()
+    for phrase in phrases:
+        match = _PERSON_WORD.match(phrase.translate(fold).lower())
+        if match is not None:
+            heads.add(match.group())
+    return frozenset(heads)
+
+
+def _cue_matches(
+    text: str, pattern: re.Pattern[str], heads: frozenset[str], unspaced: bool
+) -> Iterator[re.Match[str]]:
+    # The cue patterns are long alternations, costly at every position; in a text written
+    # with spaces only the words that can start a cue are tried.
+    if unspaced:
+        yield from pattern.finditer(text)
+        return
+    for word in _PERSON_WORD.finditer(text):
+        if word.group().lower() in heads:
+            match = pattern.match(text, word.start())
+            if match is not None:
+                yield match
+
+
+def _by_first(words: Iterable[str]) -> dict[str, tuple[str, ...]]:
+    table: dict[str, list[str]] = {}
+    for word in sorted(words, key=len, reverse=True):
+        table.setdefault(word[:1], []).append(word)
+    return {first: tuple(group) for first, group in table.items()}
+
+
+def _han_listed(text: str, index: int, people: _People) -> bool:
+    # Listed brands and places are 2-4 characters: a few set lookups, whatever the list holds.
+    return any(text[index : index + n] in people.han_not_names for n in range(2, 6))
+
+
+def _people_names(folded: str, people: _People) -> Iterator[_Span]:
+    """Names of third persons: after a role word or honorific, before one, or listed."""
+    chained_to = 0
+    unspaced = _UNSPACED_CHAR.search(folded) is not None
+    for match in _cue_matches(folded, people.cues, people.cue_heads, unspaced):
+        if match.start() < chained_to:
+            continue  # "supervisor Mr Tan": "Mr" was read after "supervisor" already
+        if match.end() < len(folded) and _is_mark(folded[match.end()]):
+            continue  # the cue ends inside a syllable
+        if _is_han(match.group()[0]):
+            end = _han_person(folded, match.start(), match.end(), match.group(), people)
+            if end > match.end():
+                yield _Span(match.end(), end, NAME, _RANK_NAME)
+            continue
+        if _unspaced(match.group()[0]) and not _word_start(folded, match.start()):
+            continue
+        start, level = _after_cue(folded, match.end(), people, _cue_level(match.group(), people))
+        chained_to = start
+        strong = any(folded.endswith(cue, match.start(), start) for cue in people.strong)
+        end = _person_at(folded, start, people, level=level, cue_start=match.start(), strong=strong)
+        if end > start:
+            yield _Span(start, end, NAME, _RANK_NAME)
+    if people.cased is not None:
+        for match in people.cased.finditer(folded):
+            start = match.end() + 1
+            end = _person_at(folded, start, people, level=_HONORIFIC, cue_start=match.start())
+            if end > start:
+                yield _Span(start, end, NAME, _RANK_NAME)
+    for match in _cue_matches(folded, people.post, people.post_heads, unspaced):
+        yield from _before_post(folded, match.start(), match.group(), people)
+    yield from _listed_names(folded, people)
+
+
+def _cue_level(cue: str, people: _People) -> int:
+    key = _key(cue)
+    if key not in people.titles:
+        return _ROLE
+    return _HONORIFIC if len(key) > 3 else _SHORT_HONORIFIC
+
+
+def _after_cue(text: str, index: int, people: _People, level: int) -> tuple[int, int]:
+    # "supervisor name is Mr. Tan": little words and further cues before the name.
+    for _ in range(4):
+        while index < len(text) and text[index] in _PERSON_SEPARATORS:
+            index += 1
+        chained = people.cues.match(text, index)
+        # A cue glued to the one before is a suffix: "ပွဲစားကို" is "the broker" (object).
+        spaced = index > 0 and text[index - 1] in _PERSON_SEPARATORS
+        if chained is not None and spaced and not _is_han(chained.group()[0]):
+            level = max(level, _cue_level(chained.group(), people))
+            index = chained.end()
+            continue
+        for word in people.skip.get(text[index : index + 1].lower(), ()):
+            end = index + len(word)
+            if text[index:end].lower() == word and (
+                end >= len(text)
+                or (not text[end].isalnum() and not _is_mark(text[end]))
+                or (_unspaced(word[0]) and not _is_mark(text[end]) and len(word) > 1)
+            ):
+                index = end
+                break
+        else:
+            return index, level
+    return index, level
+
+
+def _person_at(
+    text: str, start: int, people: _People, *, level: int, cue_start: int, strong: bool = False
+) -> int:
+    if start >= len(text):
+        return start
+    first = text[start]
+    if _unspaced(first) and not _is_han(first):
+        # Glued to its cue ("หัวหน้าสมชาย"), only a listed name is taken: "คุณภาพ" is quality.
+        glued = start > 0 and not text[start - 1].isspace() and not strong
+        # After a role word ("ခေါင်းဆောင်က နေ့တိုင်း", the leader every day) only a listed name.
+        listed_only = (glued or level == _ROLE) and not strong
+        return _run_person(
+            text, start, people, listed_only=listed_only, cue_start=cue_start, strong=strong
+        )
+    if not first.isalpha():
+        return start
+    return _word_person(text, start, people, level=level)
+
+
+def _word_ok(word: str, people: _People) -> bool:
+    lower = word.lower()
+    return not (lower in people.stop or lower in people.not_names or lower in people.org)
+
+
+def _word_person(text: str, start: int, people: _People, *, level: int) -> int:
+    words = _words_at(text, start)
+    if not words:
+        return start
+    first, end = words[0]
+    lower = first.lower()
+    cased = first[0].isupper() or first[0].islower()
+    listed = lower in people.names
+    if not _word_ok(first, people):
+        return start
+    if not cased:
+        # Tamil, Bengali, Devanagari: any word that is not a common one. A joiner ("হ‌ওয়ার")
+        # marks a word form, not a name.
+        if "\u200c" in first or "\u200d" in first:
+            return start
+        if not listed and level == _ROLE and not _subject_ends(text, end, people):
+            # After "জনাব" (Mr) a name may be any word; after "গার্ড" (guard) only a listed
+            # one or one the object follows: "গার্ড পাহারা দেয়" is the guard keeping watch.
+            return start
+    elif first[0].isupper():
+        if first.isupper() and len(first) <= 4 and not listed:
+            return start  # "tu INE", "supervisor QC": an acronym, not a name
+        if level == _ROLE and lower in people.english and lower not in people.extra:
+            # "supervisor Line 4", "manager Office"; but "ketua line Ah Seng"
+            second = words[1][0] if len(words) > 1 else ""
+            if not (second[:1].isupper() and second.lower() not in people.english):
+                return start
+    elif not (listed and lower not in people.common and lower not in people.vietnamese):
+        return start  # "boss shouts", "pani ko samasya"; but "pak bambang", "supervisor kevin"
+    upper = first[0].isupper()
+    count, index = 1, 1
+    while index < len(words) and count < _PERSON_MAX_WORDS:
+        word, word_end = words[index]
+        if upper and word.lower() in people.particles:
+            if index + 1 < len(words) and words[index + 1][0][0].isupper():
+                index += 1
+                continue
+            break
+        if not _continues_person(word, upper, cased, people):
+            break
+        end, count, index = word_end, count + 1, index + 1
+    taken = [w.lower() for w, e in words if e <= end]
+    if _org_after(text, end, people) or any(w in people.org for w in taken):
+        return start  # "Jaya Sdn Bhd", "Melati Garments", "Golden Star Footwear"
+    return end
+
+
+def _continues_person(word: str, upper: bool, cased: bool, people: _People) -> bool:
+    lower = word.lower()
+    if not _word_ok(word, people):
+        return False
+    if upper:
+        shouted = word.isupper() and len(word) > 1 and lower in people.common
+        return word[0].isupper() and not shouted
+    if lower in people.extra:
+        return True
+    if not cased:
+        return lower in people.names or lower not in people.common
+    return lower in people.names and lower not in people.common
+
+
+def _words_at(text: str, start: int) -> list[tuple[str, int]]:
+    words: list[tuple[str, int]] = []
+    position = start
+    while len(words) < _PERSON_MAX_WORDS + 2:
+        match = _PERSON_WORD.match(text, position)
+        if match is None:
+            break
+        word = match.group().rstrip("'-")
+        if not word:
+            break
+        end = match.start() + len(word)
+        if text[end : end + 1].isdigit() or _unspaced(word[0]) or _glued_handle(text, end):
+            break  # "Line7", "B3", "hoa_92": a word glued to digits or an account is no name
+        if len(word) == 1 and text[end : end + 1] == ".":
+            end += 1
+        words.append((word, end))
+        if text[end : end + 1] != " ":
+            break
+        position = end + 1
+    return words
+
+
+def _glued_handle(text: str, end: int) -> bool:
+    after = text[end : end + 1]
+    return after == "_" or (after in (".", "@") and text[end + 1 : end + 2].isalnum())
+
+
+def _subject_ends(text: str, end: int, people: _People) -> bool:
+    index = _skip_space(text, end)
+    if index >= len(text) or text[index] in _CLOSING or text[index].isdigit():
+        return True
+    match = _PERSON_WORD.match(text, index)
+    return match is not None and match.group().lower() in people.after_name
+
+
+def _sentence_start(text: str, index: int) -> bool:
+    before = text[max(0, index - 3) : index].rstrip()
+    return not before or before[-1] in ".!?\n。！？"
+
+
+def _org_after(text: str, end: int, people: _People) -> bool:
+    match = _PERSON_WORD.match(text, end + 1) if text[end : end + 1] == " " else None
+    return match is not None and match.group().lower() in people.org
+
+
+def _run_person(
+    text: str, start: int, people: _People, *, listed_only: bool, cue_start: int, strong: bool
+) -> int:
+    # Thai: the longest listed name here; else, as in Khmer and Burmese, the letters up to a
+    # space, cut where a common word starts, without a stop word at its end.
+    limit = min(len(text), start + _PERSON_RUN_CAP)
+    # Burmese and Khmer names are syllables that each are listed: only Thai looks a name up.
+    thai = "\u0e00" <= text[start] <= "\u0e7f"
+    if thai and not "\u0e01" <= text[start] <= "\u0e2e":
+        return start  # a Thai word starts with a consonant: "นางาม" is no "นาง" + name
+    for end in range(limit, start + 2, -1):
+        candidate = text[start:end]
+        if candidate not in people.names or _is_mark(text[end : end + 1] or " "):
+            continue
+        if not thai and not listed_only:
+            break
+        if text[cue_start:end] in people.common:
+            return start  # "คุณภาพ", "นายจ้าง": the cue and what follows are one word
+        # A name that is also a word ("ประเสริฐ", excellent) only after นาย or before a space.
+        if (
+            candidate not in people.common
+            or strong
+            or _punctuated(text, end)
+            or (end < len(text) and text[end].isspace())
+        ):
+            return end
+    if listed_only:
+        return start
+    end = start
+    while end < limit and not text[end].isspace() and _unspaced(text[end]):
+        end += 1
+    for cut in range(start + 1, end):
+        if _is_mark(text[cut]):
+            continue
+        if any(
+            text[cut : cut + n] in people.stop or text[cut : cut + n] in people.common
+            for n in range(2, 7)
+        ):
+            end = cut
+            break
+    if any(
+        text[start : start + n] in people.stop or text[start : start + n] in people.common
+        for n in range(3, 10)
+    ):
+        return start  # the cue is followed by a word, not a name: "คุณประโยชน์"
+    return end if end - start >= 2 else start
+
+
+def _han_person(text: str, cue_start: int, index: int, cue: str, people: _People) -> int:
+    # "拉长刘建华", "组长李强": a listed surname and at most two more characters; "老王": one.
+    while index < len(text) and text[index] in " 的是叫：:":
+        index += 1
+        if index - cue_start > len(cue) + 3:
+            return index
+    # "小米" is a brand, "车间主任" a role whose first characters are also listed.
+    if _han_listed(text, index, people) or (
+        cue in people.han_titles and _han_listed(text, cue_start, people)
+    ):
+        return index
+    if text[index : index + 2] in people.compound_surnames:
+        end = index + 2
+    elif text[index : index + 1] in people.surnames:
+        end = index + 1
+    else:
+        return index
+    # "老王", "小李", "姓王": a surname only.
+    given_max = 0 if cue in people.han_titles or cue == "姓" else 2
+    given = 0
+    while given < given_max and end < len(text) and _is_han(text[end]):
+        if text[end] in people.stop_chars or text.startswith(people.han_org, end):
+            break
+        end, given = end + 1, given + 1
+    if (
+        cue in people.han_titles
+        and end < len(text)
+        and _is_han(text[end])
+        and text[end] not in people.stop_chars
+    ):
+        return index  # "老师", "小时": 老/小/阿 and two more characters is a word, not "old Wang"
+    if text.startswith(people.han_org, end):
+        return index  # "李宁公司", "张江镇"
+    return end
+
+
+def _before_post(text: str, start: int, post: str, people: _People) -> Iterator[_Span]:
+    if _is_han(post[0]):
+        for length in (3, 2, 1):
+            begin = start - length
+            if begin < 0:
+                continue
+            candidate = text[begin:start]
+            if not all(_is_han(c) for c in candidate) or any(
+                c in people.stop_chars or c in _HAN_FILLERS for c in candidate[1:]
+            ):
+                continue
+            if candidate[:2] in people.compound_surnames or candidate[0] in people.surnames:
+                if _han_listed(text, begin, people):
+                    return
+                yield _Span(begin, start, NAME, _RANK_NAME)
+                return
+        return
+    end = start
+    while end > 0 and end > start - 2 and text[end - 1] in " -":
+        end -= 1
+    begin = end
+    while (
+        begin > 0
+        and end - begin < 40
+        and not (
+            text[begin - 1].isspace() or text[begin - 1] in _CLOSING or text[begin - 1].isdigit()
+        )
+    ):
+        begin -= 1
+    word = text[begin:end]
+    if not word or not word[0].isalpha() or not _word_ok(word, people):
+        return
+    lower = word.lower()
+    if word[0].isupper() and _sentence_start(text, begin):
+        ok = lower in people.names  # "Tiada apa-apa": any word may open a sentence
+    elif word[0].isupper():
+        ok = lower not in people.english or lower in people.names
+    elif word[0].islower():
+        ok = lower in people.names and lower not in people.common
+    else:
+        ok = True  # "राम दाइ": before a post-name honorific, any word but a pronoun
+    if ok:
+        yield _Span(begin, end, NAME, _RANK_NAME)
+
+
+def _listed_names(text: str, people: _People) -> Iterator[_Span]:
+    # Without a cue: a capitalised listed name ("... then Kevin Tan came"), a Vietnamese
+    # surname leading capitalised words ("Nguyễn Văn Hùng"), two listed names in a script
+    # without capitals, or a listed Thai name standing alone between spaces.
+    previous_end = -1
+    previous = ""  # the word before, as written
+    previous_start = 0
+    for match in _PERSON_WORD.finditer(text):
+        word, start = match.group(), match.start()
+        first = word[0]
+        before, before_start = previous, previous_start
+        previous, previous_start = word, start
+        if first.islower() or start <= previous_end:
+            continue  # most words: whatever follows needs a listed word here
+        lower = word.lower()
+        if lower not in people.names and lower not in people.vi_surnames:
+            continue
+        if _unspaced(first):
+            if (
+                "\u0e00" <= first <= "\u0e7f"
+                and (start == 0 or text[start - 1].isspace())
+                and (match.end() == len(text) or text[match.end()].isspace())
+                and len(word) >= 3
+                and word in people.names
+                and word not in people.common
+            ):
+                yield _Span(start, match.end(), NAME, _RANK_NAME)
+            continue
+        if not first.isalpha() or text[match.end() : match.end() + 1].isdigit():
+            continue
+        if before.lower() in people.org or not _word_ok(word, people):
+            continue
+        if first.isupper():
+            vi = lower in people.vi_surnames
+            listed = lower in people.names and (lower not in people.common or lower in people.extra)
+            if not (listed or vi):
+                continue
+            if before[:1].isupper() and text[before_start + len(before) : start] == " ":
+                if not _sentence_start(text, before_start):
+                    continue  # "Bình Dương", "Sunrise Jaya": a capitalised run that is no name
+                if before.lower() not in people.english and _word_ok(before, people):
+                    start = before_start  # "Juan Perez no paga"
+            end = _word_person(text, match.start(), people, level=_HONORIFIC)
+            words = [e for _, e in _words_at(text, start) if e <= end]
+            # At a sentence start a capitalised word may be any word: there, two names are
+            # needed ("Kevin Tan said"), as after a Vietnamese surname ("Nguyễn Văn Hùng").
+            if (vi and not listed and len(words) < 3) or (
+                _sentence_start(text, start) and len(words) < 2
+            ):
+                continue
+        elif first.islower() or lower not in people.names or lower in people.common:
+            continue
+        else:
+            following = _words_at(text, start)
+            second = following[1][0].lower() if len(following) > 1 else ""
+            if second not in people.names or second in people.common or second in people.stop:
+                continue
+            if not _subject_ends(text, following[1][1], people):
+                continue  # "शान्ति पूर्ण सभा" (peaceful assembly): words that are also names
+            end = following[1][1]  # Tamil, Bengali, Devanagari: "রহিম উদ্দিন"
+        if end > start and not _in_place(text, start, end, people):
+            previous_end = end
+            yield _Span(start, end, NAME, _RANK_NAME)
+
+
+def _in_place(text: str, start: int, end: int, people: _People) -> bool:
+    # "Bình Dương", "Shah Alam": listed names that stand together as a place.
+    window = text[max(0, start - 24) : end + 24].lower()
+    return any(phrase in window for phrase in people.place_phrases)

@@ -6,10 +6,15 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.engine import Connection
 
-from intake.models import Report, ReportStatus, UTCDateTime
+from intake.models import Direction, Message, Report, ReportStatus, UTCDateTime
+from intake.pipeline.redact import EMAIL, ID, NAME, PHONE, redact_thread
+
+# How many of a report's latest inbound messages are read together when one joins: a number
+# is split over two or three SMS, not ten, and the pass runs inside the write transaction.
+THREAD_PASS_MESSAGES = 4
 
 
 @dataclass
@@ -72,3 +77,35 @@ def find_report(
             return ReportRow(*named)
     recent = db.execute(_RECENT, {"reporter_id": reporter_id, "since": now - window}).first()
     return ReportRow(*recent) if recent is not None else None
+
+
+_LATEST = (
+    select(Message.id, Message.text, Message.redactions)
+    .where(Message.report_id == bindparam("report_id"), Message.direction == Direction.INBOUND)
+    .order_by(Message.id.desc())
+    .limit(THREAD_PASS_MESSAGES)
+)
+
+
+def redact_joined(db: Connection, report_id: int, regions: Sequence[str]) -> int:
+    """Hide what the report's latest texts reveal only together; returns how many changed."""
+    rows = list(reversed(db.execute(_LATEST, {"report_id": report_id}).all()))
+    if len(rows) < 2:
+        return 0
+    texts = [text or "" for _, text, _ in rows]
+    changed = 0
+    for (message_id, old, counts), new in zip(
+        rows, redact_thread(texts, regions=regions), strict=True
+    ):
+        if new == (old or ""):
+            continue
+        counts = dict(counts or {})
+        for kind in (PHONE, ID, EMAIL, NAME):
+            added = new.count(f"[{kind}]") - (old or "").count(f"[{kind}]")
+            if added > 0:
+                counts[kind] = counts.get(kind, 0) + added
+        db.execute(
+            update(Message).where(Message.id == message_id).values(text=new, redactions=counts)
+        )
+        changed += 1
+    return changed
