@@ -103,3 +103,17 @@ def test_an_unsigned_or_malformed_callback_is_refused(
     assert callback(twilio, "not-a-sid", "delivered") == 400
     assert callback(twilio, sent_sid, "") == 400
     assert delivery(session, sent_sid) == "queued"
+
+
+@pytest.mark.parametrize("status", ["delivered", "failed"])
+def test_a_callback_for_an_inbound_sid_changes_nothing(
+    twilio: Twilio, session: Session, status: str
+) -> None:
+    # A worker's own SMS has a SID too; a callback naming it is not about anything we sent.
+    inbound = "SM" + "c" * 32
+    assert twilio.sms("They took our passports", sender=WORKER, sid=inbound).status_code == 200
+
+    assert callback(twilio, inbound, status) == 204
+
+    assert delivery(session, inbound) is None
+    assert session.scalar(select(func.count()).select_from(Outbox)) == 0
