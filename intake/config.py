@@ -6,6 +6,7 @@ import dataclasses
 import json
 import logging
 import os
+import re
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -212,6 +213,10 @@ class Config:
             raise ConfigError("INTAKE_OUTBOX_STALE_MINUTES must be over 4 x INTAKE_TWILIO_TIMEOUT")
         if self.outbox_max_attempts < 1:
             raise ConfigError("INTAKE_OUTBOX_MAX_ATTEMPTS must be at least 1")
+        try:
+            re.compile(self.factory_code_pattern)
+        except re.error as error:
+            raise ConfigError(f"INTAKE_FACTORY_CODE_PATTERN: {error}") from error
         unknown = set(self.languages) - set(DEFAULT_LANGUAGES)
         if unknown or not self.languages:
             raise ConfigError(f"INTAKE_LANGUAGES: unsupported {sorted(unknown)}")
