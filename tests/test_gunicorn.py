@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import http.client
 import os
 import socket
 import subprocess
@@ -13,13 +14,15 @@ from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import parse_qsl, urlencode
 
 import pytest
 from sqlalchemy import create_engine, func, select
 from sqlalchemy.orm import Session
 from twilio.request_validator import RequestValidator
+from werkzeug.datastructures import MultiDict
 
+from intake.config import Config
 from intake.models import Message, Report, Reporter
 
 from conftest import ACCOUNT_SID, AUTH_TOKEN, REPO, form
@@ -105,3 +108,57 @@ def test_concurrent_deliveries_store_each_sms_exactly_once(server: str, database
     assert sorted(sids) == sorted({fields["MessageSid"] for fields in jobs})
     assert reporters == 2
     assert reports == 2  # the five racing messages thread into one report
+
+
+def post_chunked(base: str, body: bytes, signed: dict[str, str]) -> tuple[int, str]:
+    """POST `body` with Transfer-Encoding: chunked (no Content-Length), signed over `signed`."""
+    url = f"{base}/sms/inbound"
+    signature = RequestValidator(AUTH_TOKEN).compute_signature(url, signed)
+    host, port = base.removeprefix("http://").split(":")
+    connection = http.client.HTTPConnection(host, int(port), timeout=60)
+    chunks = (body[start : start + 8192] for start in range(0, len(body), 8192))
+    headers = {
+        "X-Twilio-Signature": signature,
+        "Content-Type": "application/x-www-form-urlencoded",
+    }
+    try:
+        connection.request("POST", "/sms/inbound", body=chunks, headers=headers,
+                           encode_chunked=True)
+        response = connection.getresponse()
+        return response.status, response.read().decode()
+    finally:
+        connection.close()
+
+
+def test_a_chunked_body_over_the_limit_gets_413_and_stores_nothing(
+    server: str, database_url: str
+) -> None:
+    # Cut at the limit, such a body still parses; an attacker signs what the cut leaves.
+    fields = form("", sender="+447700900202")
+    # The body last, so that what the cut leaves is a whole SMS with a shorter text.
+    fields["Body"] = fields.pop("Body") + "overtime " * 10_000
+    body = urlencode(fields).encode()
+    limit = Config().max_body_bytes
+    assert len(body) > limit
+    prefix = MultiDict(parse_qsl(body[:limit].decode(), keep_blank_values=True))
+
+    status, _ = post_chunked(server, body, prefix)
+
+    assert status == 413
+    engine = create_engine(database_url)
+    with Session(engine) as session:
+        assert session.scalar(select(func.count()).select_from(Message)) == 0
+    engine.dispose()
+
+
+def test_a_chunked_body_within_the_limit_is_stored(server: str, database_url: str) -> None:
+    fields = form("They keep our passports", sender="+447700900203")
+
+    status, _ = post_chunked(server, urlencode(fields).encode(), fields)
+
+    assert status == 200
+    engine = create_engine(database_url)
+    with Session(engine) as session:
+        sids = session.scalars(select(Message.sid).where(Message.sid.is_not(None))).all()
+    engine.dispose()
+    assert sids == [fields["MessageSid"]]
