@@ -58,7 +58,8 @@ class Config:
     # Roles that may see a message as the worker wrote it; everyone else sees redacted text.
     original_text_roles: tuple[str, ...] = ("admin", "coordinator")
     max_body_bytes: int = 64 * 1024
-    # How long a request waits for a connection or a lock before answering 503.
+    # The most a request waits for the database in all before answering 503. Twilio gives up at
+    # 15 s: 5 s leaves room for a request queued behind another worker's 503, and analysis.
     database_timeout: float = 5.0
     factory_code_pattern: str = DEFAULT_FACTORY_CODE_PATTERN
     model_path: str = ""

@@ -126,9 +126,16 @@ def shared_analyzer(
     languages: tuple[str, ...], factory_code_pattern: str, model_path: str | None
 ) -> Analyzer:
     """One analyzer per process and settings: detectors and lexicons are costly to load."""
-    return Analyzer(
+    analyzer = Analyzer(
         languages=languages, factory_code_pattern=factory_code_pattern, model_path=model_path
     )
+    # The first analysis loads the language models and dialling plans (1.5-3 s): done here, at
+    # start-up, it is not taken from the first worker's SMS and its database deadline.
+    analyzer.analyze(_WARM_UP, sender_region="TH", hotline_region="MY")
+    return analyzer
+
+
+_WARM_UP = "They have not paid us overtime, call 0812345678"  # invented
 
 
 # What monitors see of a message whose analysis failed: never the unredacted text.
