@@ -238,7 +238,7 @@ def test_next_parameter_cannot_leave_the_site(app: Flask, admin: Account) -> Non
 
 
 @pytest.mark.parametrize(
-    "target", ["/admin/\r\nSet-Cookie: x=1", "/admin/%0d%0a", "/admin\\evil", "/admin/\x00"]
+    "target", ["/admin/\r\nSet-Cookie: x=1", "/admin/%0d%0a", "/admin\\evil", "/admin/\x7f"]
 )
 def test_a_next_with_controls_signs_in_and_stays_on_the_queue(
     app: Flask, admin: Account, target: str
