@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import io
 import logging
 import traceback
 from collections.abc import Mapping
 from typing import Any
 
-from flask import Flask, Response
+from flask import Flask, Response, abort, current_app, request
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import configure_mappers
@@ -70,11 +71,33 @@ def create_app(test_config: Config | Mapping[str, Any] | None = None) -> Flask:
     app.extensions.setdefault("intake.sweeps", []).append(escalator.sweep)
     app.register_blueprint(sms_bp)
     admin.init_app(app, config)
+    app.before_request(_bound_streamed_body)
     app.add_url_rule("/healthz", "healthz", _healthz)
     app.register_error_handler(HTTPException, _http_error)
     # Any database failure: nothing was committed, so Twilio (and its fallback URL) may retry.
     app.register_error_handler(DBAPIError, _database_unavailable)
     return app
+
+
+def _bound_streamed_body() -> None:
+    """Read a body sent without Content-Length (chunked) in full, or refuse it with 413."""
+    environ = request.environ
+    if request.content_length is not None or "wsgi.input_terminated" not in environ:
+        return
+    # Werkzeug stops reading a streamed body at MAX_CONTENT_LENGTH without an error: the form
+    # would be parsed (and, signed over that prefix, stored) from the first 64 KB. Read one
+    # byte past the limit to tell a body that ends there from one that goes on.
+    limit = current_app.config["MAX_CONTENT_LENGTH"]
+    stream, body = environ["wsgi.input"], bytearray()
+    while len(body) <= limit and (chunk := stream.read(limit + 1 - len(body))):
+        body += chunk
+    if len(body) > limit:
+        abort(413)
+    # From here on the body is an ordinary one with a length, as Content-Length would give.
+    environ["wsgi.input"] = io.BytesIO(bytes(body))
+    environ["CONTENT_LENGTH"] = str(len(body))
+    environ.pop("HTTP_TRANSFER_ENCODING", None)
+    del environ["wsgi.input_terminated"]
 
 
 def _healthz() -> Response:

@@ -6,6 +6,7 @@ import dataclasses
 import json
 import logging
 import os
+import re
 import secrets
 import sys
 from collections.abc import Mapping
@@ -81,7 +82,8 @@ class Config:
     # Roles that may see a message as the worker wrote it; everyone else sees redacted text.
     original_text_roles: tuple[str, ...] = ("admin", "coordinator")
     max_body_bytes: int = 64 * 1024
-    # How long a request waits for a connection or a lock before answering 503.
+    # The most a request waits for the database in all before answering 503. Twilio gives up at
+    # 15 s: 5 s leaves room for a request queued behind another worker's 503, and analysis.
     database_timeout: float = 5.0
     factory_code_pattern: str = DEFAULT_FACTORY_CODE_PATTERN
     model_path: str = ""
@@ -255,6 +257,10 @@ class Config:
             raise ConfigError("INTAKE_PROXY_HOPS: must not be negative")
         if self.outbox_max_attempts < 1:
             raise ConfigError("INTAKE_OUTBOX_MAX_ATTEMPTS must be at least 1")
+        try:
+            re.compile(self.factory_code_pattern)
+        except re.error as error:
+            raise ConfigError(f"INTAKE_FACTORY_CODE_PATTERN: {error}") from error
         unknown = set(self.languages) - set(DEFAULT_LANGUAGES)
         if unknown or not self.languages:
             raise ConfigError(f"INTAKE_LANGUAGES: unsupported {sorted(unknown)}")

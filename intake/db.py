@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager, nullcontext
 from typing import Any, TypeVar
 
-from flask import Flask, current_app, g
+from flask import Flask, current_app, g, has_app_context
 from sqlalchemy import Engine, MetaData, create_engine, event
 from sqlalchemy.engine.interfaces import DBAPIConnection
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
@@ -40,17 +40,19 @@ class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
 
 
-def make_engine(url: str, timeout: float = 10.0) -> Engine:
+def make_engine(url: str, timeout: float = 5.0) -> Engine:
     """An engine that never echoes bound values (message texts) into logs or exceptions.
 
     `timeout` bounds the wait for a connection or a lock, so that a stuck database becomes a
-    quick 503 rather than a request that Twilio times out on.
+    quick 503 rather than a request that Twilio times out on. Inside a request the waits of
+    all its transactions share one deadline (`start_deadline`).
     """
     engine = create_engine(
         url,
         hide_parameters=True,
         # A server restart leaves dead pooled connections; a local SQLite file never does.
         pool_pre_ping=not url.startswith("sqlite"),
+        pool_timeout=timeout,
         connect_args=_connect_args(url, timeout),
     )
     if engine.dialect.name == "sqlite":
@@ -58,9 +60,10 @@ def make_engine(url: str, timeout: float = 10.0) -> Engine:
         if database and database != ":memory:" and not database.startswith("file:"):
             _private_files(database)
             _WRITER_LOCKS[engine] = WriterLock(f"{database}-writer.lock", timeout)
-        busy = int(timeout * 1000)
-        event.listen(engine, "connect", lambda conn, record: _sqlite_on_connect(conn, busy))
-        event.listen(engine, "begin", _sqlite_on_begin)
+        event.listen(engine, "connect", _sqlite_on_connect)
+        event.listen(engine, "begin", lambda connection: _sqlite_on_begin(connection, timeout))
+    else:
+        event.listen(engine, "begin", lambda connection: _postgres_on_begin(connection, timeout))
     return engine
 
 
@@ -84,6 +87,24 @@ def _private_files(database: str) -> None:
             log.warning("cannot make %s private: it belongs to another user", path)
 
 
+def start_deadline(seconds: float) -> None:
+    """From now on, the current request's waits for the database share `seconds` in all.
+
+    The writer lock, SQLite's busy timeout and PostgreSQL's lock and statement timeouts each
+    bounded one wait: chained (a second attempt, a second thread of the worker waiting for the
+    first) they made a 503 take twice the timeout and a stored SMS 15 s, when Twilio gave up.
+    """
+    g.db_deadline = time.monotonic() + seconds
+
+
+def _budget(timeout: float) -> float:
+    """How long the next wait for the database may take: `timeout`, or what the deadline leaves."""
+    deadline: float | None = g.get("db_deadline") if has_app_context() else None
+    if deadline is None:
+        return timeout
+    return max(0.0, min(timeout, deadline - time.monotonic()))
+
+
 def _connect_args(url: str, timeout: float) -> dict[str, Any]:
     if url.startswith("postgresql"):
         milliseconds = int(timeout * 1000)
@@ -94,23 +115,41 @@ def _connect_args(url: str, timeout: float) -> dict[str, Any]:
     return {}
 
 
-def _sqlite_on_connect(dbapi_connection: DBAPIConnection, busy_milliseconds: int) -> None:
+def _sqlite_on_connect(dbapi_connection: DBAPIConnection, _record: object) -> None:
     # The driver's own implicit BEGIN is turned off so that _sqlite_on_begin decides the kind.
     dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.execute(f"PRAGMA busy_timeout={busy_milliseconds}")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.close()
 
 
-def _sqlite_on_begin(connection: Any) -> None:
+def _sqlite_on_begin(connection: Any, timeout: float) -> None:
     options = connection.get_execution_options()
     if options.get("isolation_level") == "AUTOCOMMIT":
         return
+    # Set for each transaction: a pooled connection serves requests with different budgets.
+    busy = int(_budget(timeout) * 1000)
+    info = connection.connection.info
+    if info.get("busy_timeout") != busy:
+        connection.exec_driver_sql(f"PRAGMA busy_timeout={busy}")
+        info["busy_timeout"] = busy
     write = options.get(WRITE_OPTION, False)
     connection.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
+
+
+def _postgres_on_begin(connection: Any, timeout: float) -> None:
+    if not has_app_context() or g.get("db_deadline") is None:
+        return  # commands and jobs keep the connection's own timeouts
+    if connection.get_execution_options().get("isolation_level") == "AUTOCOMMIT":
+        return
+    # 0 would mean "no limit" to PostgreSQL; 1 ms means "do not wait" for a lock.
+    lock = max(1, int(_budget(timeout) * 1000))
+    statement = lock + int(timeout * 1000)  # a statement may still finish after the deadline
+    connection.exec_driver_sql(
+        f"SET LOCAL lock_timeout = {lock}; SET LOCAL statement_timeout = {statement}"
+    )
 
 
 @contextmanager
@@ -147,8 +186,9 @@ class WriterLock:
         self._pid = 0
 
     def __enter__(self) -> None:
-        deadline = time.monotonic() + self._timeout
-        if not self._threads.acquire(timeout=self._timeout):
+        budget = _budget(self._timeout)
+        deadline = time.monotonic() + budget
+        if not self._threads.acquire(timeout=budget):
             raise _lock_timeout()
         try:
             # flock belongs to the open file: a forked worker must open its own.
@@ -188,6 +228,7 @@ def init_app(app: Flask, url: str, timeout: float) -> None:
     """Bind an engine and session factory to the app; sessions close at the end of a request."""
     engine = make_engine(url, timeout)
     app.extensions["intake.db"] = sessionmaker(engine, expire_on_commit=False)
+    app.before_request(lambda: start_deadline(timeout))
     app.teardown_appcontext(_close_session)
 
 

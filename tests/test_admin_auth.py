@@ -237,6 +237,30 @@ def test_next_parameter_cannot_leave_the_site(app: Flask, admin: Account) -> Non
     assert answer.headers["Location"].endswith("/admin/")
 
 
+@pytest.mark.parametrize(
+    "target", ["/admin/\r\nSet-Cookie: x=1", "/admin/%0d%0a", "/admin\\evil", "/admin/\x7f"]
+)
+def test_a_next_with_controls_signs_in_and_stays_on_the_queue(
+    app: Flask, admin: Account, target: str
+) -> None:
+    # The code is spent before the redirect: a Location that cannot be sent was a 500 then.
+    client = browser(app)
+    token = csrf(client, f"{BASE_URL}/admin/login")
+    client.post(
+        f"{BASE_URL}/admin/login",
+        data={"email": admin.email, "password": PASSWORD, "csrf_token": token},
+    )
+    token = csrf(client, f"{BASE_URL}/admin/login/code")
+    answer = client.post(
+        f"{BASE_URL}/admin/login/code",
+        query_string={"next": target},
+        data={"code": next_code(admin), "csrf_token": token},
+    )
+    assert answer.status_code == 302
+    assert "\n" not in answer.headers["Location"]
+    assert client.get(f"{BASE_URL}/admin/").status_code == 200
+
+
 def test_monitor_account_needs_its_partner(app: Flask) -> None:
     partner = add_partner(app, "Partner A")
     monitor = add_account(app, Role.MONITOR, partner_id=partner)

@@ -81,6 +81,11 @@ def test_an_unsupported_language_is_refused() -> None:
         Config.from_env({"INTAKE_ENV": "development", "INTAKE_LANGUAGES": "en,xx"})
 
 
+def test_a_factory_code_pattern_that_is_no_pattern_is_refused() -> None:
+    with pytest.raises(ConfigError, match="INTAKE_FACTORY_CODE_PATTERN"):
+        Config.from_env({"INTAKE_ENV": "development", "INTAKE_FACTORY_CODE_PATTERN": "F-(\\d"})
+
+
 def test_development_generates_throwaway_secrets_once_and_says_so(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:

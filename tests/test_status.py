@@ -6,12 +6,16 @@ from dataclasses import replace
 
 import pytest
 from flask import Flask
+from hypothesis import given
+from hypothesis import strategies as st
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
+from test_hostile_forms import SETTINGS, hostile_forms, post
 
 from intake import db
 from intake.config import Config
 from intake.messaging.outbox import queue_reply
+from intake.messaging.twilio_api import DELIVERY_ORDER
 from intake.messaging.worker import Sender, Worker
 from intake.models import Message, Outbox, Report
 
@@ -103,3 +107,38 @@ def test_an_unsigned_or_malformed_callback_is_refused(
     assert callback(twilio, "not-a-sid", "delivered") == 400
     assert callback(twilio, sent_sid, "") == 400
     assert delivery(session, sent_sid) == "queued"
+
+
+@pytest.mark.parametrize("status", ["delivered", "failed"])
+def test_a_callback_for_an_inbound_sid_changes_nothing(
+    twilio: Twilio, session: Session, status: str
+) -> None:
+    # A worker's own SMS has a SID too; a callback naming it is not about anything we sent.
+    inbound = "SM" + "c" * 32
+    assert twilio.sms("They took our passports", sender=WORKER, sid=inbound).status_code == 200
+
+    assert callback(twilio, inbound, status) == 204
+
+    assert delivery(session, inbound) is None
+    assert session.scalar(select(func.count()).select_from(Outbox)) == 0
+
+
+@given(data=st.data())
+@SETTINGS
+def test_any_signed_callback_is_answered_below_500_and_keeps_a_known_status(
+    twilio: Twilio, session: Session, sent_sid: str, data: st.DataObject
+) -> None:
+    base = {"MessageSid": sent_sid, "MessageStatus": "sent", "AccountSid": ACCOUNT_SID}
+    pairs = data.draw(hostile_forms({**base, "ErrorCode": "30003"}))
+    nul = [*{**base, "MessageStatus": "failed", "ErrorCode": "\x00"}.items()]
+    pairs = data.draw(st.sampled_from([pairs, nul]))
+    before = session.scalar(select(func.count()).select_from(Message))
+
+    response = post(twilio, "/sms/status", pairs)
+
+    assert response.status_code < 500, response.get_data(as_text=True)
+    session.expire_all()
+    assert session.scalar(select(func.count()).select_from(Message)) == before
+    assert delivery(session, sent_sid) in DELIVERY_ORDER
+    last_error = session.scalars(select(Outbox.last_error)).one()
+    assert last_error is None or last_error.isprintable()

@@ -17,6 +17,7 @@ from flask import (
     current_app,
     flash,
     redirect,
+    render_template,
     request,
     session,
     url_for,
@@ -25,9 +26,11 @@ from flask_babel import Babel, Domain, get_locale, gettext
 from flask_login import LoginManager, current_user, logout_user
 from flask_wtf.csrf import CSRFProtect
 from sqlalchemy import select
+from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Response as BaseResponse
 
 from intake.admin.access import Viewer
+from intake.admin.params import IdConverter, refuse_nul
 from intake.config import Config
 from intake.db import get_session
 from intake.i18n import Refusal, catalog
@@ -86,6 +89,9 @@ def init_app(app: Flask, config: Config) -> None:
     csrf.init_app(app)
     babel.init_app(app, locale_selector=_locale, default_domain="admin")
     app.after_request(_security_headers)
+    # Admin ids are bounded where they enter: "<int:...>" takes 1-10 ASCII digits up to the
+    # database's integer range; 20 digits gave 500 on SQLite and 503 on PostgreSQL.
+    app.url_map.converters["int"] = IdConverter
     app.register_blueprint(bp)
 
 
@@ -146,6 +152,15 @@ def _security_headers(response: Response) -> Response:
 @bp.before_request
 def _csrf() -> None:
     csrf.protect()
+
+
+bp.before_request(refuse_nul)
+
+
+@bp.errorhandler(400)
+def _bad_request(error: HTTPException) -> tuple[str, int]:
+    # Inside the layout and translated; the plain-text answer is for Twilio's debugger.
+    return render_template("admin/error.html"), 400
 
 
 @bp.context_processor

@@ -20,6 +20,7 @@ from intake import accounts, audit
 from intake.admin import LANGUAGES, bp, hotline, settings
 from intake.admin.access import EVERYONE, Viewer, roles, viewer
 from intake.admin.forms import CodeForm, LanguageForm, LoginForm
+from intake.admin.params import safe_next
 from intake.db import get_session, write_transaction
 from intake.models import User
 
@@ -157,8 +158,5 @@ def _client() -> str:
 
 def _safe_next() -> str | None:
     # Only a path on this site: an open redirect would make phishing easy.
-    target = request.args.get("next") or request.form.get("next") or ""
-    if target.startswith("/admin") and not target.startswith("//") and "\\" not in target:
-        return target
-    return None
+    return safe_next(request.args.get("next") or request.form.get("next"))
 

@@ -22,6 +22,7 @@ from intake.admin.forms import (
 )
 from intake.db import get_session
 from intake.models import Finding, RemedyStatus, Responsible, VerificationMethod, utcnow
+from intake.parsing import ascii_id
 from intake.remedy.checkback import case_confirmations
 
 P = ParamSpec("P")
@@ -47,7 +48,7 @@ def case_list() -> str:
 def case_new() -> Response:
     form = CaseForm()
     form.category.choices = [("", "—")] + labels.choices(labels.CATEGORIES)
-    report_id = int(form.report_id.data or 0) if (form.report_id.data or "").isdigit() else 0
+    report_id = ascii_id(form.report_id.data) or 0
     if not form.validate_on_submit():
         flash(_("A case needs a title."), "error")
         return redirect(url_for("admin.report", report_id=report_id))

@@ -8,6 +8,7 @@ from wtforms import (
     BooleanField,
     DateField,
     EmailField,
+    Field,
     HiddenField,
     IntegerField,
     PasswordField,
@@ -16,7 +17,23 @@ from wtforms import (
     StringField,
     TextAreaField,
 )
-from wtforms.validators import DataRequired, Length, NumberRange, Optional
+from wtforms.validators import DataRequired, Length, NumberRange, Optional, ValidationError
+
+from intake.admin.params import MAX_DATE, MIN_DATE
+from intake.parsing import ascii_id
+
+
+def record_id(form: FlaskForm, field: Field) -> None:
+    """Each id in `field` (empty: none) is ASCII digits within the database's integer range."""
+    values = field.data if isinstance(field.data, list) else [field.data]
+    if any(value and ascii_id(str(value)) is None for value in values):
+        raise ValidationError(_l("Not a valid choice."))
+
+
+def bounded_date(form: FlaskForm, field: Field) -> None:
+    """A date monitors may mean: "9999-12-31" overflows the day after it."""
+    if field.data is not None and not MIN_DATE <= field.data <= MAX_DATE:
+        raise ValidationError(_l("Not a valid date."))
 
 
 class LoginForm(FlaskForm):
@@ -50,11 +67,15 @@ class StatusForm(FlaskForm):
 
 
 class FactoryForm(FlaskForm):
-    factory_id = SelectField(_l("Factory"), coerce=str, validate_choice=False)
+    factory_id = SelectField(
+        _l("Factory"), coerce=str, validate_choice=False, validators=[record_id]
+    )
 
 
 class AssignForm(FlaskForm):
-    assignee_id = SelectField(_l("Assigned to"), coerce=str, validate_choice=False)
+    assignee_id = SelectField(
+        _l("Assigned to"), coerce=str, validate_choice=False, validators=[record_id]
+    )
 
 
 class NoteForm(FlaskForm):
@@ -70,18 +91,18 @@ class MergeForm(FlaskForm):
 
 
 class AttachForm(FlaskForm):
-    case_id = SelectField(_l("Case"), coerce=str, validate_choice=False)
+    case_id = SelectField(_l("Case"), coerce=str, validate_choice=False, validators=[record_id])
 
 
 class CaseForm(FlaskForm):
     title = StringField(_l("Title"), validators=[DataRequired(), Length(max=300)])
     category = SelectField(_l("Category"), validators=[Optional()])
-    report_id = HiddenField()
+    report_id = HiddenField(validators=[record_id])
 
 
 class VerificationForm(FlaskForm):
     method = SelectField(_l("Method"))
-    verified_on = DateField(_l("Date"), validators=[DataRequired()])
+    verified_on = DateField(_l("Date"), validators=[DataRequired(), bounded_date])
     finding = SelectField(_l("Finding"))
     notes = TextAreaField(_l("Evidence notes"), validators=[Length(max=10000)])
 
@@ -89,7 +110,7 @@ class VerificationForm(FlaskForm):
 class RemedyForm(FlaskForm):
     action = TextAreaField(_l("What must be done"), validators=[DataRequired(), Length(max=2000)])
     responsible = SelectField(_l("Responsible"))
-    due_on = DateField(_l("Due date"), validators=[Optional()])
+    due_on = DateField(_l("Due date"), validators=[Optional(), bounded_date])
 
 
 class RemedyUpdateForm(FlaskForm):
@@ -105,7 +126,7 @@ class FactoryEditForm(FlaskForm):
     region = StringField(_l("Region"), validators=[Optional(), Length(max=100)])
     brands = TextAreaField(_l("Brands (one per line)"), validators=[Length(max=5000)])
     suppliers = TextAreaField(_l("Suppliers (one per line)"), validators=[Length(max=5000)])
-    partner_id = SelectField(_l("Monitoring partner"), coerce=str)
+    partner_id = SelectField(_l("Monitoring partner"), coerce=str, validators=[record_id])
 
 
 class PartnerForm(FlaskForm):
@@ -127,24 +148,26 @@ class BuyerForm(FlaskForm):
 class ContractForm(FlaskForm):
     reference = StringField(_l("Contract reference"), validators=[DataRequired(), Length(max=100)])
     brands = TextAreaField(_l("Brands (one per line)"))
-    factory_ids = SelectMultipleField(_l("Factories"), coerce=str)
-    starts_on = DateField(_l("Starts"), validators=[Optional()])
-    ends_on = DateField(_l("Ends"), validators=[Optional()])
+    factory_ids = SelectMultipleField(_l("Factories"), coerce=str, validators=[record_id])
+    starts_on = DateField(_l("Starts"), validators=[Optional(), bounded_date])
+    ends_on = DateField(_l("Ends"), validators=[Optional(), bounded_date])
 
 
 class UserForm(FlaskForm):
     email = EmailField(_l("E-mail"), validators=[DataRequired(), Length(max=254)])
     name = StringField(_l("Name"), validators=[DataRequired(), Length(max=200)])
     role = SelectField(_l("Role"))
-    partner_id = SelectField(_l("Partner (monitors only)"), coerce=str)
+    partner_id = SelectField(_l("Partner (monitors only)"), coerce=str, validators=[record_id])
     password = PasswordField(_l("First password (12 characters or more)"))
 
 
 class RoutingRuleForm(FlaskForm):
-    partner_id = SelectField(_l("Send to partner"), coerce=str, validators=[DataRequired()])
+    partner_id = SelectField(
+        _l("Send to partner"), coerce=str, validators=[DataRequired(), record_id]
+    )
     hotline = StringField(_l("Hotline number (+country code)"), validators=[Optional()])
     country = StringField(_l("Country (ISO code)"), validators=[Optional(), Length(max=2)])
-    factory_id = SelectField(_l("Factory"), coerce=str)
+    factory_id = SelectField(_l("Factory"), coerce=str, validators=[record_id])
     language = SelectField(_l("Language"), coerce=str)
     category = SelectField(_l("Category"), coerce=str)
     priority = IntegerField(
@@ -162,14 +185,14 @@ class RoutePreviewForm(FlaskForm):
 
     hotline = StringField(_l("Hotline number"), validators=[Optional()])
     country = StringField(_l("Country (ISO code)"), validators=[Optional(), Length(max=2)])
-    factory_id = SelectField(_l("Factory"), coerce=str, validators=[Optional()])
+    factory_id = SelectField(_l("Factory"), coerce=str, validators=[Optional(), record_id])
     language = SelectField(_l("Language"), coerce=str, validators=[Optional()])
     categories = SelectMultipleField(_l("Categories"), coerce=str, validators=[Optional()])
 
 
 class ExportForm(FlaskForm):
     month = StringField(_l("Month (YYYY-MM)"), validators=[DataRequired(), Length(min=7, max=7)])
-    buyer = SelectField(_l("Public buyer"), coerce=str)
+    buyer = SelectField(_l("Public buyer"), coerce=str, validators=[record_id])
     format = SelectField(
         _l("Format"), choices=[("csv", "CSV"), ("xlsx", "Excel (XLSX)"), ("json", "JSON")]
     )

@@ -47,6 +47,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Session
 
 from intake.admin.access import Viewer
+from intake.admin.params import parse_date
 from intake.models import (
     Direction,
     Factory,
@@ -58,6 +59,7 @@ from intake.models import (
     Role,
     User,
 )
+from intake.parsing import ascii_id
 from intake.pipeline.types import CATEGORY_CODES
 
 PAGE_SIZE = 50
@@ -160,18 +162,12 @@ def _flag(value: str | None) -> bool | None:
 
 
 def _id(value: str | None) -> int | None:
-    value = (value or "").strip()
-    # isdecimal: no signs, no "1_000", no other scripts' digits; bounded to a database integer.
-    if value.isascii() and value.isdecimal() and len(value) <= 9:
-        return int(value)
-    return None
+    return ascii_id((value or "").strip())
 
 
 def _date(value: str | None) -> date | None:
-    try:
-        return date.fromisoformat((value or "").strip())
-    except ValueError:
-        return None
+    # Bounded: "to=9999-12-31" overflowed the day after it.
+    return parse_date(value)
 
 
 def _is_tag(value: str) -> bool:

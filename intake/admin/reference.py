@@ -20,8 +20,10 @@ from intake.admin.forms import (
     PartnerForm,
     UserForm,
 )
+from intake.admin.params import arg_id, arg_text
 from intake.db import get_session, write_transaction
 from intake.models import AuditEvent, Buyer, Contract, Factory, Partner, Role, User
+from intake.parsing import ascii_id
 from intake.triage import InvalidChange
 
 AUDIT_PAGE = 100
@@ -84,9 +86,7 @@ def _save_factory(db: Session, form: FactoryEditForm, factory_id: int | None) ->
             region=form.region.data,
             brands=reference.split_list(form.brands.data or ""),
             suppliers=reference.split_list(form.suppliers.data or ""),
-            partner_id=int(form.partner_id.data)
-            if (form.partner_id.data or "").isdigit()
-            else None,
+            partner_id=ascii_id(form.partner_id.data),
         )
     except InvalidChange as error:
         refused(error)
@@ -194,7 +194,7 @@ def buyer_contract(buyer_id: int) -> Response:
                 buyer_id,
                 reference=form.reference.data or "",
                 brands=reference.split_list(form.brands.data or ""),
-                factory_ids=[int(i) for i in form.factory_ids.data or [] if i.isdigit()],
+                factory_ids=[i for i in map(ascii_id, form.factory_ids.data or []) if i],
                 starts_on=form.starts_on.data,
                 ends_on=form.ends_on.data,
             )
@@ -227,7 +227,7 @@ def users() -> str | Response:
         partner_id = form.partner_id.data or ""
         try:
             with write_transaction(db):
-                partner = db.get(Partner, int(partner_id)) if partner_id.isdigit() else None
+                partner = db.get(Partner, number) if (number := ascii_id(partner_id)) else None
                 accounts.create_user(
                     db,
                     email=form.email.data or "",
@@ -254,16 +254,16 @@ def users() -> str | Response:
 @roles(*ADMINS)
 def audit_log() -> str:
     db = get_session()
-    before = request.args.get("before", "")
+    before = arg_id("before")
     query = (
         select(AuditEvent, User.name)
         .outerjoin(User, User.id == AuditEvent.user_id)
         .order_by(AuditEvent.id.desc())
         .limit(AUDIT_PAGE)
     )
-    if before.isdigit():
-        query = query.where(AuditEvent.id < int(before))
-    action = request.args.get("action", "").strip()
+    if before is not None:
+        query = query.where(AuditEvent.id < before)
+    action = arg_text("action")
     if action:
         query = query.where(AuditEvent.action == action)
     events = db.execute(query).all()

@@ -32,6 +32,7 @@ from intake.admin.report_view import ReportDetail, load_report
 from intake.db import get_session
 from intake.messaging.outbox import BadBody, CannotReach
 from intake.models import Partner, ReportStatus
+from intake.parsing import ascii_id
 from intake.pipeline.analyze import WITHHELD
 from intake.pipeline.originals import OriginalGone, OriginalNotAllowed
 from intake.pipeline.types import CATEGORY_CODES, DEFAULT_LANGUAGES, Redaction
@@ -177,7 +178,7 @@ def report_factory(report_id: int) -> None:
     form = FactoryForm()
     if form.validate_on_submit():
         value = form.factory_id.data or ""
-        triage.set_factory(get_session(), viewer(), report_id, int(value) if value else None)
+        triage.set_factory(get_session(), viewer(), report_id, ascii_id(value))
 
 
 @bp.route("/reports/<int:report_id>/assign", methods=["POST"])
@@ -187,7 +188,7 @@ def report_assign(report_id: int) -> None:
     form = AssignForm()
     if form.validate_on_submit():
         value = form.assignee_id.data or ""
-        triage.assign(get_session(), viewer(), report_id, int(value) if value.isdigit() else None)
+        triage.assign(get_session(), viewer(), report_id, ascii_id(value))
 
 
 @bp.route("/reports/<int:report_id>/notes", methods=["POST"])
@@ -237,8 +238,9 @@ def report_merge(report_id: int) -> None:
 @report_action
 def report_case(report_id: int) -> None:
     form = AttachForm()
-    if form.validate_on_submit() and (form.case_id.data or "").isdigit():
-        cases.attach_report(get_session(), viewer(), report_id, int(form.case_id.data or 0))
+    case_id = ascii_id(form.case_id.data)
+    if form.validate_on_submit() and case_id is not None:
+        cases.attach_report(get_session(), viewer(), report_id, case_id)
 
 
 @bp.route("/reports/<int:report_id>/messages/<int:message_id>/original", methods=["POST"])

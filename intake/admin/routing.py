@@ -14,6 +14,7 @@ from intake.admin.access import ADMINS, STAFF, roles, viewer
 from intake.admin.forms import ActionForm, RoutePreviewForm, RoutingRuleForm
 from intake.db import get_session
 from intake.models import Factory, Partner, Role, RoutingRule
+from intake.parsing import ascii_id
 from intake.pipeline.route import RouteFacts, RoutePreview, Routes, preview_route
 from intake.triage import InvalidChange
 
@@ -129,7 +130,7 @@ def _categories() -> list[tuple[str, str]]:
 
 
 def _int(value: str | None) -> int | None:
-    return int(value) if value and value.isdigit() else None
+    return ascii_id(value)
 
 
 def _routes() -> Routes:

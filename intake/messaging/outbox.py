@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from intake import audit
 from intake.db import write_transaction
 from intake.messaging.twilio_api import DELIVERY_ORDER
-from intake.models import Contact, Message, Outbox, OutboxKind, OutboxStatus, Report
+from intake.models import Contact, Direction, Message, Outbox, OutboxKind, OutboxStatus, Report
 
 # Twilio refuses bodies over 1,600 characters; a monitor's reply should be far shorter.
 MAX_BODY = 1600
@@ -120,20 +120,22 @@ def failed_for_report(session: Session, report_id: int) -> list[Outbox]:
 def record_status(session: Session, sid: str, status: str, error_code: str | None) -> bool:
     """Record Twilio's delivery status for the message `sid`; never move a status backwards.
 
-    Returns whether the SID is one of ours. Each update is a single conditional statement, so
+    Returns whether the SID is one we sent. Each update is a single conditional statement, so
     two callbacks racing ("sent" and "delivered" at once) cannot undo each other.
     """
     rank = DELIVERY_ORDER.get(status)
+    # A worker's inbound SMS has a SID too: a callback naming it must not touch it.
+    outbound = and_(Message.sid == sid, Message.direction == Direction.OUTBOUND)
     with write_transaction(session):
         known = session.scalar(select(Outbox.id).where(Outbox.twilio_sid == sid)) is not None
-        known = known or session.scalar(select(Message.id).where(Message.sid == sid)) is not None
+        known = known or session.scalar(select(Message.id).where(outbound)) is not None
         if rank is None or not known:
             return known
         lower = [name for name, order in DELIVERY_ORDER.items() if order < rank]
         session.execute(
             update(Message)
             .where(
-                Message.sid == sid,
+                outbound,
                 or_(Message.delivery_status.is_(None), Message.delivery_status.in_(lower)),
             )
             .values(delivery_status=status)

@@ -8,6 +8,7 @@ import unicodedata
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from functools import cache
+from itertools import accumulate, islice
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -36,6 +37,10 @@ _RANK_DIGIT_RUN = 0
 _MASK = "_"
 # Run style: Thai, Khmer and Burmese write a name and what follows without a space.
 _RUN_CAP = 24
+# The phone matcher costs ~0.2 ms a candidate, 2-5 s on a 60 KB body of numbers: it reads at
+# most this many numbers (and as many failed tries) a region, more than an SMS of 1,600
+# characters can hold. Whatever it leaves unread, the digit-run pass below still hides.
+_MAX_PHONE_TRIES = 100
 # ITU-T E.164 numbers have at most 15 digits; a longer run is an ID.
 _MAX_PHONE_DIGITS = 15
 
@@ -45,7 +50,9 @@ _WEAK = 1  # "I am": a capitalised word that is no stop word
 _INTRO = 2  # "ami", "ผม": as weak, and closed at once by a closer, punctuation or a number
 _STRICT_INTRO = 3  # "si ... ito": as weak, and closed by a closer word
 
-_EMAIL = re.compile(r"[A-Za-z0-9._%+'-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+")
+# RFC 5321 bounds (local part 64, domain label 63): unbounded runs made this quadratic, 20 s
+# for "a" * 30000 + "@" + "b" * 30000. Labels hold no dot, so their repetition cannot backtrack.
+_EMAIL = re.compile(r"[A-Za-z0-9._%+'-]{1,64}@[A-Za-z0-9-]{1,63}(?:\.[A-Za-z0-9-]{1,63})+")
 # Digits joined by what people put between the digits of a phone number. A comma joins only
 # without a space after it, so "rooms 301, 302, 303" stays three numbers.
 _DIGIT_RUN = re.compile(
@@ -80,8 +87,11 @@ _NAME_SEPARATORS = frozenset(" \t\r\n:=-\"'“”«»")
 # What ends a self-introduction that has no verb: "ami Sumon, 012…", "ma Sita. …"
 _CLOSING = frozenset(',.;:!?()[]{}<>|"“”-/、。，！？：；…।॥។៕။၊')
 _PUNCTUATION = r".,;:!?()\[\]{}\"“”<>\\|_、。…।॥។៕။၊"
+_MAX_TOKEN = 64
 # A word of a name: anything up to whitespace, punctuation or a digit; "a/l" stays one word.
-_TOKEN = re.compile(rf"(?:[^\s\d/{_PUNCTUATION}]|/(?=[^\W\d_]))+")
+# Bounded, as no name is longer: an unspaced phrase repeated ("ผมชื่อผมชื่อ...") would read the
+# rest of the text once per phrase.
+_TOKEN = re.compile(rf"(?:[^\s\d/{_PUNCTUATION}]|/(?=[^\W\d_])){{1,{_MAX_TOKEN}}}")
 # A chat-app account name: "prasert_ew", "@nong.may"; it must hold a Latin letter.
 _HANDLE = r"(?P<value>@?[A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9_])?)(?![A-Za-z0-9_])"
 _BARE_HANDLE = re.compile(r"(?<![\w.@])@[A-Za-z0-9_](?:[A-Za-z0-9._]*[A-Za-z0-9_])?(?![\w@])")
@@ -790,19 +800,35 @@ def _run_name(text: str, start: int, rule: _NameRule) -> int:
 
 def _mask_kept(folded: str, found: list[_Span], rules: _Rules, regions: tuple[str, ...]) -> str:
     masked = folded
+    # claimed[i]: how many characters before i some detector already hides; one pass over the
+    # spans, so checking a kept number against them costs nothing however many there are.
+    claimed = list(accumulate((_covered(found, len(folded))), initial=0))
     for pattern in (_TIME, _DATE, *rules.money, _GROUPED):
         kept = [
             (m.start(), m.end())
             for m in pattern.finditer(masked)
             # A colon never joins phone digits, so a time is kept even right after a date.
             if (pattern is _TIME or not _glued(masked, m.start(), m.end()))
-            and not any(s.start < m.end() and m.start() < s.end for s in found)
+            and claimed[m.end()] == claimed[m.start()]
             # Unmarked "601.123.456" is a Czech mobile, "15.000.000" rupiah: ask the dialling plan.
             and (pattern is not _GROUPED or not _is_phone(m.group(), regions))
         ]
-        for start, end in kept:
-            masked = masked[:start] + _MASK * (end - start) + masked[end:]
+        if kept:
+            parts, position = [], 0
+            for start, end in kept:
+                parts += [masked[position:start], _MASK * (end - start)]
+                position = end
+            masked = "".join([*parts, masked[position:]])
     return masked
+
+
+def _covered(spans: list[_Span], length: int) -> list[int]:
+    """1 for each character inside one of `spans`, else 0."""
+    marks = [0] * (length + 1)
+    for span in spans:
+        marks[span.start] += 1
+        marks[span.end] -= 1
+    return [1 if depth else 0 for depth in accumulate(marks[:length])]
 
 
 def _glued(text: str, start: int, end: int) -> bool:
@@ -834,7 +860,10 @@ def _numbers(masked: str, rules: _Rules, regions: tuple[str, ...]) -> list[_Span
         return []  # the phone matcher costs ~30 µs a region; most messages skip it here
     found: list[_Span] = []
     for region in regions:
-        for phone in PhoneNumberMatcher(masked, region, leniency=Leniency.POSSIBLE):
+        matcher = PhoneNumberMatcher(
+            masked, region, leniency=Leniency.POSSIBLE, max_tries=_MAX_PHONE_TRIES
+        )
+        for phone in islice(matcher, _MAX_PHONE_TRIES):
             if _digit_count(phone.raw_string) >= rules.min_digits:
                 valid = phonenumbers.is_valid_number(phone.number)
                 rank = _RANK_VALID_PHONE if valid else _RANK_POSSIBLE_PHONE

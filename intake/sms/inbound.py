@@ -7,9 +7,12 @@ from dataclasses import dataclass
 
 from werkzeug.datastructures import MultiDict
 
+from intake.parsing import ascii_int
+
 # C0 and C1 controls except tab, newline and carriage return; PostgreSQL rejects NUL outright.
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 SID = re.compile(r"[A-Z]{2}[0-9a-fA-F]{32}")
+MAX_MEDIA = 10  # Twilio's own limit on attachments to one message
 
 
 def clean(text: str) -> str:
@@ -52,13 +55,13 @@ class InboundSms:
         if not SID.fullmatch(sid):
             raise MalformedSms("MessageSid is not a Twilio message SID")
         country = (form.get("FromCountry") or "").strip().upper()
-        media = form.get("NumMedia") or "0"
-        num_media = int(media) if media.isdigit() else 0
+        # Media are not stored; the count only shapes the reply, so a bad one reads as none.
+        num_media = ascii_int(form.get("NumMedia"), maximum=MAX_MEDIA) or 0
         return cls(
             sid=sid,
             sender=form["From"],
             to=form.get("To") or "",
             body=form["Body"],
             from_country=country if re.fullmatch(r"[A-Z]{2}", country) else None,
-            num_media=max(0, min(num_media, 10)),
+            num_media=num_media,
         )

@@ -7,6 +7,7 @@ from twilio.twiml.messaging_response import MessagingResponse
 
 from intake.db import get_session
 from intake.messaging.outbox import record_status
+from intake.parsing import ascii_int
 from intake.pipeline.hotline import Hotline
 from intake.pipeline.receive import receive_sms
 from intake.sms.inbound import SID, InboundSms, MalformedSms
@@ -36,7 +37,9 @@ def status() -> Response:
     state = (request.form.get("MessageStatus") or request.form.get("SmsStatus") or "").lower()
     if not SID.fullmatch(sid) or not state or len(state) > 16:
         abort(400, "MessageSid and MessageStatus are required")
-    error_code = (request.form.get("ErrorCode") or "")[:8] or None
+    # Twilio's error codes are numbers ("30003"); anything else (NUL too) is not kept.
+    code = ascii_int(request.form.get("ErrorCode"))
+    error_code = str(code) if code is not None else None
     # An unknown SID is answered 200 and stores nothing: Twilio does not retry a callback, and
     # a 4xx would only fill its debugger for messages sent outside intake (the console).
     record_status(get_session(), sid, state, error_code)
