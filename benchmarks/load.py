@@ -27,6 +27,19 @@ TEXTS = (
 )
 
 
+def sms_fields(number: int) -> dict[str, str]:
+    """The form Twilio posts for one invented SMS, the `number`th of a run."""
+    return {
+        "MessageSid": "SM" + secrets.token_hex(16),
+        "AccountSid": "AC" + "0" * 32,
+        "From": f"+4477009{number % 100000:05d}",
+        "To": "+60300000000",
+        "Body": TEXTS[number % len(TEXTS)],
+        "NumMedia": "0",
+        "FromCountry": "GB",
+    }
+
+
 def _worker(
     port: int, token: str, seconds: float, connections: int, queue: multiprocessing.Queue
 ) -> None:
@@ -47,15 +60,7 @@ def _worker(
         failed = 0
         while time.monotonic() < deadline:
             n = next(numbers)
-            fields = {
-                "MessageSid": "SM" + secrets.token_hex(16),
-                "AccountSid": "AC" + "0" * 32,
-                "From": f"+4477009{n % 100000:05d}",
-                "To": "+60300000000",
-                "Body": TEXTS[n % len(TEXTS)],
-                "NumMedia": "0",
-                "FromCountry": "GB",
-            }
+            fields = sms_fields(n)
             body = urlencode(fields)
             headers = {
                 "X-Twilio-Signature": validator.compute_signature(url, fields),

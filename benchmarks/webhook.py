@@ -32,7 +32,7 @@ from sqlalchemy import create_engine, func, make_url, select, text
 from sqlalchemy.orm import Session
 from twilio.request_validator import RequestValidator
 
-from benchmarks.load import TEXTS, drive
+from benchmarks.load import drive, sms_fields
 from intake import migrate
 from intake.models import Message
 
@@ -47,15 +47,7 @@ def free_port() -> int:
 
 def signed_sms(port: int, token: str, number: int) -> tuple[int, float]:
     """Post one signed SMS as Twilio would; its HTTP status and latency in seconds."""
-    fields = {
-        "MessageSid": "SM" + secrets.token_hex(16),
-        "AccountSid": "AC" + "0" * 32,
-        "From": f"+4477009{number % 100000:05d}",
-        "To": "+60300000000",
-        "Body": TEXTS[number % len(TEXTS)],
-        "NumMedia": "0",
-        "FromCountry": "GB",
-    }
+    fields = sms_fields(number)
     signature = RequestValidator(token).compute_signature(
         f"http://127.0.0.1:{port}/sms/inbound", fields
     )

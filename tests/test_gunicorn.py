@@ -42,13 +42,11 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-@contextmanager
-def gunicorn(
-    database_url: str, keys: dict[str, Any], log_path: Path, *args: str, **settings: str
-) -> Iterator[str]:
-    """gunicorn serving wsgi:app on loopback, configured from the environment; its base URL."""
-    port = free_port()
-    env = dict(
+def production_environment(
+    database_url: str, keys: dict[str, Any], port: int, **settings: str
+) -> dict[str, str]:
+    """This process's environment with a complete production configuration for `port`."""
+    return dict(
         os.environ,
         INTAKE_ENV="production",
         DATABASE_URL=database_url,
@@ -61,6 +59,15 @@ def gunicorn(
         INTAKE_PUBLIC_URL=f"http://127.0.0.1:{port}",
         **settings,
     )
+
+
+@contextmanager
+def gunicorn(
+    database_url: str, keys: dict[str, Any], log_path: Path, *args: str, **settings: str
+) -> Iterator[str]:
+    """gunicorn serving wsgi:app on loopback, configured from the environment; its base URL."""
+    port = free_port()
+    env = production_environment(database_url, keys, port, **settings)
     log = log_path.open("w")
     process = subprocess.Popen(
         [sys.executable, "-m", "gunicorn", *args, "--bind", f"127.0.0.1:{port}", "wsgi:app"],
@@ -139,19 +146,11 @@ def test_the_procfile_access_log_names_paths_without_query_strings(
         if line.startswith("web:")
     )
     port = free_port()
-    env = dict(
-        os.environ,
+    env = production_environment(
+        database_url, keys, port,
         PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
         PORT=str(port),
         WEB_CONCURRENCY="1",
-        INTAKE_ENV="production",
-        DATABASE_URL=database_url,
-        INTAKE_SECRET_KEY=keys["secret_key"],
-        INTAKE_PSEUDONYM_PEPPER=keys["pseudonym_pepper"],
-        INTAKE_CONTACT_KEYS=keys["contact_keys"][0],
-        INTAKE_TEXT_KEYS=keys["text_keys"][0],
-        TWILIO_AUTH_TOKEN=AUTH_TOKEN,
-        INTAKE_PUBLIC_URL=f"http://127.0.0.1:{port}",
     )
     log_path = tmp_path / "web.log"
     with log_path.open("w") as log:

@@ -890,14 +890,7 @@ def _digit_count(text: str) -> int:
 def _replace(text: str, found: list[_Span]) -> Redaction:
     if not found:
         return Redaction(text=text, counts={})
-    merged: list[_Span] = []
-    for span in sorted(found):
-        if merged and span.start < merged[-1].end:
-            last = merged[-1]
-            best = span if span.rank > last.rank else last
-            merged[-1] = _Span(last.start, max(last.end, span.end), best.kind, best.rank)
-        else:
-            merged.append(span)
+    merged = _union(found)
     parts: list[str] = []
     counts: dict[str, int] = {}
     position = 0
