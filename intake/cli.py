@@ -506,16 +506,17 @@ def model_train(out: str | None, seed: int) -> None:
 @click.option(
     "--set",
     "which",
-    type=click.Choice(["development", "holdout"]),
+    type=click.Choice(["development", "holdout", "holdout2"]),
     default="development",
     show_default=True,
-    help="development: the set rules were tuned on; holdout: written blind, never tuned on.",
+    help="development: the set rules were tuned on; holdout, holdout2: each written blind.",
 )
 def model_evaluate(model_path: str | None, which: str) -> None:
     """Run the whole analysis on a labelled evaluation set and print its figures."""
     from intake.pipeline.analyze import Analyzer
     from intake.pipeline.evaluate import (
         EVALUATION_DIR,
+        HOLDOUT2_DIR,
         HOLDOUT_DIR,
         evaluate,
         format_report,
@@ -536,7 +537,8 @@ def model_evaluate(model_path: str | None, which: str) -> None:
             hotline_region=parse_address(hotline or "").region,
         )
 
-    folder = HOLDOUT_DIR if which == "holdout" else EVALUATION_DIR
+    folders = {"holdout": HOLDOUT_DIR, "holdout2": HOLDOUT2_DIR}
+    folder = folders.get(which, EVALUATION_DIR)
     items = load_evaluation_set(folder, languages=config.languages)
     click.echo(f"{which} set: {len(items)} messages; model: {model_path or 'none'}")
     click.echo(format_report(evaluate(analyze_one, items)))
