@@ -821,6 +821,33 @@ def test_a_third_persons_name_is_hidden(text: str, name: str) -> None:
     hides(text, name, "NAME")
 
 
+# Names the first blind runs missed, by class (invented sentences, not the holdout's).
+MORE_THIRD_PERSONS = [
+    ("Kavitha and Priya got warning letter after the audit", "Kavitha"),
+    ("Nurul dan Hafiz tak dapat gaji 2 bulan", "Nurul"),
+    ("Jarmila a Věra dostaly výpověď", "Jarmila"),
+    ("pinagalitan sina Jomar at Liza kahapon", "Liza"),
+    ("leader encik zulkifli potong gaji kami", "zulkifli"),
+    ("kena marah dengan supervisor kevin semalam", "kevin"),
+    ("hit by line leader jason again", "jason"),
+    ("kabir vai amader taka kete nise", "kabir"),
+    ("guard Ramesh dorm la adikiraan", "Ramesh"),
+    ("โดนพี่เบนซ์หัวหน้าไลน์ตะคอก", "เบนซ์"),
+    ("ผจก.สมศักดิ์ ไม่ให้ลา", "สมศักดิ์"),
+    ("ထွန်းထွန်းနဲ့ မခင်ခင် ကို ဖြုတ်တယ်", "ခင်ခင်"),
+    ("បងស្រី សុភា ជេរយើង", "សុភា"),
+    ("王总说这个月不发奖金", "王"),
+    ("陈建国和林美玲都被扣了工资", "林美玲"),
+    ("宿舍管理员赵文静每天查房骂人", "赵文静"),
+    ("to truong Tuan bat lam den 10h", "Tuan"),
+]
+
+
+@pytest.mark.parametrize(("text", "name"), MORE_THIRD_PERSONS)
+def test_names_in_lists_after_nicknames_and_glued_cues_are_hidden(text: str, name: str) -> None:
+    hides(text, name, "NAME")
+
+
 @pytest.mark.parametrize(
     "text",
     [
@@ -834,6 +861,12 @@ def test_a_third_persons_name_is_hidden(text: str, name: str) -> None:
         "pani ko samasya, salary pani dinna",
         "গার্ড পাহারা দেয়, দালাল ভিসার জন্য টাকা নিছে",
         "ni tu INE, que se quedan en RH",
+        "hostel ma khana dinna, pani dinna, 30 jana ek room",
+        "总共加班60小时，总是不给钱",
+        "Penang dan Johor sama saja, gaji RM1,500",
+        "HR and QC office at block C",
+        "မလှဘူး၊ အလုပ် မပြီးဘူး",
+        "Melati Garments and Jaya Sdn Bhd pay late",
     ],
 )
 def test_factories_brands_places_and_words_are_no_names(text: str) -> None:
@@ -855,6 +888,13 @@ def test_factories_brands_places_and_words_are_no_names(text: str) -> None:
         "si Ate " * 9300,
         "O0" * 32000,
         "A" + "b" * 64000,
+        "Ali and " * 8000,
+        "a y " * 16000,
+        "刘志强和陈小红都" * 8000,
+        "မ" * 64000,
+        "โดนพี่" * 10000,
+        "to truong Tuan " * 4200,
+        "李总" * 32000,
     ],
 )
 def test_the_name_pass_is_linear_on_hostile_text(text: str) -> None:

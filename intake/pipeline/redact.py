@@ -920,9 +920,18 @@ _PERSON_WORD = re.compile(rf"[^\s\d/{_PUNCTUATION}@#*&+=~^$%]{{1,40}}")
 # Not a given name's characters: "那边有个师傅" is "there is a master there", not 边有个.
 _UNSPACED_CHAR = re.compile("[\u0e00-\u0e7f\u1000-\u109f\u1780-\u17ff\u3000-\u9fff\uf900-\ufaff]")
 _HAN_FILLERS = frozenset("有个個这這那些位一")
+# One Vietnamese syllable: up to three consonants, one group of vowels, a final c/ch/m/n/ng/
+# nh/p/t (Vietnamese writes no f, j, w or z).
+_VI_VOWELS = "aeiouyàáảãạăắằẳẵặâấầẩẫậèéẻẽẹêếềểễệìíỉĩịòóỏõọôốồổỗộơớờởỡợùúủũụưứừửữựỳýỷỹỵ"
+_VI_SYLLABLE = re.compile(f"[bcdghklmnpqrstvxđ]{{0,3}}[{_VI_VOWELS}]{{1,3}}[cghmnpt]{{0,2}}")
+# After 总 of "李总" these make a word: 总共, 总是, 总结, 总算, 总部, 总数 ...
+_HAN_AFTER_TITLE = frozenset("共是结結算体體部数數额額计計裁监監统統之")
+# Before "李总" a sentence or these: "说李总", "被李总", "和李总".
+_HAN_NAME_OPENERS = frozenset("被把跟和与與说說叫给給让讓找问問的是")
 # How much a cue vouches for what follows: a role word ("supervisor") only for a capitalised
 # word that is no common English word; "Encik", "pak" also for a lower-case uncommon word.
-_ROLE, _SHORT_HONORIFIC, _HONORIFIC = 0, 1, 2
+# An open honorific ("encik", "kuya") vouches for any lower-case word that is no common one.
+_ROLE, _SHORT_HONORIFIC, _HONORIFIC, _OPEN = 0, 1, 2, 3
 
 
 @dataclass(frozen=True)
@@ -953,6 +962,22 @@ class _People:
     post_heads: frozenset[str]
     after_name: frozenset[str]  # words that follow a subject (a name) rather than a verb
     place_phrases: tuple[str, ...]  # "bình dương": names together, a place
+    conjunctions: frozenset[str]  # "and", "dan", "y": a word joined to a name is one too
+    joined: re.Pattern[str]  # a conjunction between two words
+    open_titles: frozenset[str]
+    bare_titles: frozenset[str]  # "မ": a name after it only before a particle or a space
+    name_particles: tuple[str, ...]
+    legal_forms: frozenset[str]  # "sdn", "ltd": an organisation whatever the case of its name
+    surname_posts: frozenset[str]  # "总" of "李总": after a surname alone
+
+
+def _marks() -> str:
+    # The vowel signs of the Indic, Thai, Burmese and Khmer blocks, as a character class.
+    return "".join(
+        re.escape(chr(code))
+        for code in range(0x0900, 0x1800)
+        if unicodedata.category(chr(code)).startswith("M")
+    )
 
 
 def _read_list(path: Path) -> frozenset[str]:
@@ -976,7 +1001,7 @@ def _people() -> _People:
     def lower(words: Iterable[str]) -> frozenset[str]:
         return frozenset(w.translate(fold).lower() for w in words)
 
-    roles, titles = gather("roles"), gather("honorifics")
+    roles, titles = gather("roles"), [*gather("honorifics"), *gather("bare_honorifics")]
     names = frozenset().union(
         *(_read_list(p) for p in sorted(PEOPLE_DIR.glob("names-*.txt")) if p.stem != "names-zh")
     )
@@ -999,10 +1024,13 @@ def _people() -> _People:
         *(w for table in data["names"].values() for w in table.get("not_names", ())),
     ]
     cased = gather("cased_honorifics")
-    post = gather("post_honorifics")
+    post = [*gather("post_honorifics"), *gather("surname_posts")]
     zh = tables["zh"]
     return _People(
-        cues=re.compile(_phrase_pattern([*roles, *titles], fold), re.IGNORECASE),
+        # A cue never ends inside a syllable: "မမြင့်" is "မ" (Ma) and a name, not "မမ".
+        cues=re.compile(
+            f"(?:{_phrase_pattern([*roles, *titles], fold)})(?![{_marks()}])", re.IGNORECASE
+        ),
         titles=frozenset(_key(w.translate(fold)) for w in titles),
         cased=(
             re.compile(r"(?<![^\W\d_])(?:" + "|".join(map(re.escape, cased)) + r")(?= [A-Z])")
@@ -1056,6 +1084,16 @@ def _people() -> _People:
         place_phrases=tuple(
             w.lower() for w in people["not_names"] if " " in w and not _is_han(w[0])
         ),
+        conjunctions=lower(people.get("conjunctions", ())),
+        joined=re.compile(
+            " (?:" + "|".join(map(re.escape, people.get("conjunctions", ()))) + ") ",
+            re.IGNORECASE,
+        ),
+        legal_forms=lower(people.get("legal_forms", ())),
+        bare_titles=frozenset(gather("bare_honorifics")),
+        open_titles=frozenset(_key(w.translate(fold)) for w in people.get("open_honorifics", ())),
+        name_particles=tuple(gather("name_particles")),
+        surname_posts=frozenset(zh.get("surname_posts", ())),
     )
 
 
@@ -1095,8 +1133,14 @@ def _han_listed(text: str, index: int, people: _People) -> bool:
     return any(text[index : index + n] in people.han_not_names for n in range(2, 6))
 
 
-def _people_names(folded: str, people: _People) -> Iterator[_Span]:
-    """Names of third persons: after a role word or honorific, before one, or listed."""
+def _people_names(folded: str, people: _People) -> list[_Span]:
+    """Names of third persons: after a role word or honorific, before one, listed, or joined."""
+    found = list(_cued_names(folded, people))
+    pairs = [*_name_pairs(folded, people), *_han_pairs(folded, people)]
+    return [*found, *_joined_names(folded, found, people), *pairs]
+
+
+def _cued_names(folded: str, people: _People) -> Iterator[_Span]:
     chained_to = 0
     unspaced = _UNSPACED_CHAR.search(folded) is not None
     for match in _cue_matches(folded, people.cues, people.cue_heads, unspaced):
@@ -1110,11 +1154,28 @@ def _people_names(folded: str, people: _People) -> Iterator[_Span]:
                 yield _Span(match.end(), end, NAME, _RANK_NAME)
             continue
         if _unspaced(match.group()[0]) and not _word_start(folded, match.start()):
+            if "\u0e00" <= match.group()[0] <= "\u0e7f" and match.end() < len(folded):
+                # Thai glues words: "โดนน้องเบียร์ตบ" (hit by young Beer); inside a word a
+                # cue ("ลูกน้อง", subordinate) vouches only for a listed name no word shares.
+                end = _run_person(
+                    folded,
+                    match.end(),
+                    people,
+                    listed_only=True,
+                    cue_start=match.start(),
+                    strong=False,
+                )
+                if end > match.end() and folded[match.end() : end] not in people.common:
+                    yield _Span(match.end(), end, NAME, _RANK_NAME)
             continue
         start, level = _after_cue(folded, match.end(), people, _cue_level(match.group(), people))
         chained_to = start
         strong = any(folded.endswith(cue, match.start(), start) for cue in people.strong)
         end = _person_at(folded, start, people, level=level, cue_start=match.start(), strong=strong)
+        if match.group() in people.bare_titles and not _before_particle(folded, end, people):
+            continue  # "မလှဘူး" (not pretty): Burmese "မ" (Ma) is also "not"
+        if end <= start:
+            start, end = _title_as_name(folded, match.end(), start, people)
         if end > start:
             yield _Span(start, end, NAME, _RANK_NAME)
     if people.cased is not None:
@@ -1128,10 +1189,31 @@ def _people_names(folded: str, people: _People) -> Iterator[_Span]:
     yield from _listed_names(folded, people)
 
 
+def _before_particle(text: str, end: int, people: _People) -> bool:
+    if end >= len(text) or text[end].isspace() or _punctuated(text, end):
+        return True
+    return any(text.startswith(p, end) for p in people.name_particles)
+
+
+def _title_as_name(text: str, begin: int, start: int, people: _People) -> tuple[int, int]:
+    # "to truong Tuan chui em": a capitalised word read as a chained honorific (Malay "tuan")
+    # with no name after it is the name itself.
+    words = list(_PERSON_WORD.finditer(text, begin, start))
+    last = words[-1] if words else None
+    if last is None or not last.group()[0].isupper() or last.group().isupper():
+        return start, start
+    word = last.group()
+    if not _word_ok(word, people) or word.lower() in people.english:
+        return start, start
+    return last.start(), last.end()
+
+
 def _cue_level(cue: str, people: _People) -> int:
     key = _key(cue)
     if key not in people.titles:
         return _ROLE
+    if key in people.open_titles:
+        return _OPEN
     return _HONORIFIC if len(key) > 3 else _SHORT_HONORIFIC
 
 
@@ -1212,8 +1294,12 @@ def _word_person(text: str, start: int, people: _People, *, level: int) -> int:
             second = words[1][0] if len(words) > 1 else ""
             if not (second[:1].isupper() and second.lower() not in people.english):
                 return start
-    elif not (listed and lower not in people.common and lower not in people.vietnamese):
-        return start  # "boss shouts", "pani ko samasya"; but "pak bambang", "supervisor kevin"
+    elif not (
+        lower not in people.common and not _vietnamese(lower, people) and (listed or level == _OPEN)
+    ):
+        # "boss shouts", "pani ko samasya"; but "pak bambang", "supervisor kevin", and after
+        # a long honorific any uncommon word: "encik rosli"
+        return start
     upper = first[0].isupper()
     count, index = 1, 1
     while index < len(words) and count < _PERSON_MAX_WORDS:
@@ -1227,9 +1313,14 @@ def _word_person(text: str, start: int, people: _People, *, level: int) -> int:
             break
         end, count, index = word_end, count + 1, index + 1
     taken = [w.lower() for w, e in words if e <= end]
-    if _org_after(text, end, people) or any(w in people.org for w in taken):
+    if _org_after(text, end, people, upper=upper) or any(w in people.org for w in taken):
         return start  # "Jaya Sdn Bhd", "Melati Garments", "Golden Star Footwear"
     return end
+
+
+def _vietnamese(lower: str, people: _People) -> bool:
+    # The Vietnamese list holds loans too ("jason", "kevin"), which are no one syllable.
+    return lower in people.vietnamese and _VI_SYLLABLE.fullmatch(lower) is not None
 
 
 def _continues_person(word: str, upper: bool, cased: bool, people: _People) -> bool:
@@ -1286,9 +1377,13 @@ def _sentence_start(text: str, index: int) -> bool:
     return not before or before[-1] in ".!?\n。！？"
 
 
-def _org_after(text: str, end: int, people: _People) -> bool:
+def _org_after(text: str, end: int, people: _People, *, upper: bool = False) -> bool:
     match = _PERSON_WORD.match(text, end + 1) if text[end : end + 1] == " " else None
-    return match is not None and match.group().lower() in people.org
+    if match is None or match.group().lower() not in people.org:
+        return False
+    # "Melati Garments", "Jaya sdn bhd"; but "warden Senthil hostel la": a place after a name
+    word = match.group()
+    return not upper or word[0].isupper() or word.lower() in people.legal_forms
 
 
 def _run_person(
@@ -1299,8 +1394,10 @@ def _run_person(
     limit = min(len(text), start + _PERSON_RUN_CAP)
     # Burmese and Khmer names are syllables that each are listed: only Thai looks a name up.
     thai = "\u0e00" <= text[start] <= "\u0e7f"
-    if thai and not "\u0e01" <= text[start] <= "\u0e2e":
-        return start  # a Thai word starts with a consonant: "นางาม" is no "นาง" + name
+    if thai and not ("\u0e01" <= text[start] <= "\u0e2e" or "\u0e40" <= text[start] <= "\u0e44"):
+        # A Thai word starts with a consonant or a leading vowel (เบียร์): "นางาม" is no
+        # "นาง" + name.
+        return start
     for end in range(limit, start + 2, -1):
         candidate = text[start:end]
         if candidate not in people.names or _is_mark(text[end : end + 1] or " "):
@@ -1316,7 +1413,7 @@ def _run_person(
             or _punctuated(text, end)
             or (end < len(text) and text[end].isspace())
         ):
-            return end
+            return end if thai else _more_syllables(text, end, limit, people)
     if listed_only:
         return start
     end = start
@@ -1337,6 +1434,18 @@ def _run_person(
     ):
         return start  # the cue is followed by a word, not a name: "คุณประโยชน์"
     return end if end - start >= 2 else start
+
+
+def _more_syllables(text: str, end: int, limit: int, people: _People) -> int:
+    # A Burmese or Khmer name is listed syllables, often doubled: "မြင့်မြင့်", "ဇော်ဇော်".
+    for _ in range(3):
+        for stop in range(limit, end, -1):
+            if text[end:stop] in people.names and not _is_mark(text[stop : stop + 1] or " "):
+                end = stop
+                break
+        else:
+            return end
+    return end
 
 
 def _han_person(text: str, cue_start: int, index: int, cue: str, people: _People) -> int:
@@ -1377,6 +1486,20 @@ def _han_person(text: str, cue_start: int, index: int, cue: str, people: _People
 
 def _before_post(text: str, start: int, post: str, people: _People) -> Iterator[_Span]:
     if _is_han(post[0]):
+        if post in people.surname_posts:
+            # "李总说": a surname alone before it; "总共", "总是" are words of their own.
+            after = text[start + len(post) : start + len(post) + 1]
+            opened = (
+                start < 2 or not _is_han(text[start - 2]) or text[start - 2] in _HAN_NAME_OPENERS
+            )
+            if (
+                start > 0
+                and text[start - 1] in people.surnames
+                and after not in _HAN_AFTER_TITLE
+                and opened
+            ):
+                yield _Span(start - 1, start, NAME, _RANK_NAME)
+            return
         for length in (3, 2, 1):
             begin = start - length
             if begin < 0:
@@ -1409,11 +1532,19 @@ def _before_post(text: str, start: int, post: str, people: _People) -> Iterator[
         return
     lower = word.lower()
     if word[0].isupper() and _sentence_start(text, begin):
-        ok = lower in people.names  # "Tiada apa-apa": any word may open a sentence
+        # "Tiada apa-apa": any word may open a sentence, but no common one names a person
+        ok = lower in people.names or (len(post) > 2 and lower not in people.common)
     elif word[0].isupper():
         ok = lower not in people.english or lower in people.names
     elif word[0].islower():
-        ok = lower in people.names and lower not in people.common
+        # "rahim bhai", "sumon vai": listed (though a word elsewhere) or no word at all
+        # (an unlisted word only before a post-name honorific that is no word itself: "da")
+        ok = (lower in people.names and lower not in people.english) or (
+            len(post) > 2
+            and post.lower() not in people.common
+            and lower not in people.common
+            and not _vietnamese(lower, people)
+        )
     else:
         ok = True  # "राम दाइ": before a post-name honorific, any word but a pronoun
     if ok:
@@ -1483,6 +1614,123 @@ def _listed_names(text: str, people: _People) -> Iterator[_Span]:
         if end > start and not _in_place(text, start, end, people):
             previous_end = end
             yield _Span(start, end, NAME, _RANK_NAME)
+
+
+def _joined_names(text: str, found: list[_Span], people: _People) -> Iterator[_Span]:
+    # "Ali and Siti", "sina Mark at Jessa", "Tomáš a Lukáš": a name joined by a conjunction
+    # to a name found makes the other word a name too, where it may be one.
+    for span in found:
+        if span.start >= len(text) or _unspaced(text[span.start]) or _is_han(text[span.start]):
+            continue
+        after = _joined_after(text, span.end, people)
+        if after is not None:
+            yield _Span(*after, NAME, _RANK_NAME)
+        before = _joined_before(text, span.start, people)
+        if before is not None:
+            yield _Span(*before, NAME, _RANK_NAME)
+
+
+def _name_pairs(text: str, people: _People) -> Iterator[_Span]:
+    # "Ahmad dan Siti kena buang": two capitalised words joined, one of them a listed name;
+    # in Khmer, two listed names ("ស្រីនាង និង សុភា").
+    for match in people.joined.finditer(text):
+        before = _joined_before(text, match.start() + 1 + len(match.group()) - 1, people)
+        after = _joined_after(text, match.start(), people)
+        if before is None or after is None:
+            continue
+        first, second = text[before[0] : before[1]], text[after[0] : after[1]]
+        if first[0].isupper() != second[0].isupper():
+            continue
+        listed = [w.lower() in people.names for w in (first, second)]
+        if (first[0].isupper() and any(listed)) or (
+            not first[0].islower() and not first[0].isupper() and all(listed)
+        ):
+            yield _Span(*before, NAME, _RANK_NAME)
+            yield _Span(*after, NAME, _RANK_NAME)
+
+
+# "刘志强和陈小红都被扣了": two full Chinese names joined, then what follows a subject.
+_HAN_PAIR = re.compile(
+    "(?<![\u4e00-\u9fff])([\u4e00-\u9fff]{3})[和跟与與]([\u4e00-\u9fff]{3})"
+    "(?=[都被把说說也俩倆两兩一])"
+)
+
+
+def _han_pairs(text: str, people: _People) -> Iterator[_Span]:
+    for match in _HAN_PAIR.finditer(text):
+        spans = [(match.start(1), match.end(1)), (match.start(2), match.end(2))]
+        if all(_han_full_name(text, start, people) for start, _ in spans):
+            for start, end in spans:
+                yield _Span(start, end, NAME, _RANK_NAME)
+
+
+def _han_full_name(text: str, start: int, people: _People) -> bool:
+    name = text[start : start + 3]
+    return (
+        name[0] in people.surnames
+        and not any(c in people.stop_chars or c in _HAN_FILLERS for c in name[1:])
+        and not _han_listed(text, start, people)
+        and not any(suffix in name[1:] for suffix in people.han_org)
+    )
+
+
+def _joined_after(text: str, end: int, people: _People) -> tuple[int, int] | None:
+    if text[end : end + 1] != " ":
+        return None
+    conjunction = _PERSON_WORD.match(text, end + 1)
+    if conjunction is None or conjunction.group().lower() not in people.conjunctions:
+        return None
+    index = conjunction.end() + 1
+    if text[index - 1 : index] != " ":
+        return None
+    title = people.cues.match(text, index)
+    if (
+        title is not None
+        and _key(title.group()) in people.titles
+        and text[title.end() : title.end() + 1] == " "
+    ):
+        index = title.end() + 1  # "Ahmad dan Encik Rosli"
+    if _unspaced(text[index : index + 1] or " "):
+        # Khmer or Burmese written with spaces between words: the word up to the next space
+        match = _PERSON_WORD.match(text, index)
+        if match is None or text[match.end() : match.end() + 1] not in ("", " "):
+            return None
+        words = [(match.group(), match.end())]
+    else:
+        words = _words_at(text, index)
+    if not words or not _joinable(words[0][0], people):
+        return None
+    return index, words[0][1]
+
+
+def _joined_before(text: str, start: int, people: _People) -> tuple[int, int] | None:
+    if start < 2 or text[start - 1] != " ":
+        return None
+    head = text[max(0, start - 48) : start - 1]
+    parts = head.rsplit(" ", 2)
+    if len(parts) < 2 or parts[-1].lower() not in people.conjunctions:
+        return None
+    word = parts[-2]
+    begin = start - 1 - len(parts[-1]) - 1 - len(word)
+    if len(parts) < 3 and begin > 0:
+        return None  # the word was cut by the window: longer than any name
+    match = _PERSON_WORD.fullmatch(word)
+    if match is None or not _joinable(word, people):
+        return None
+    return begin, begin + len(word)
+
+
+def _joinable(word: str, people: _People) -> bool:
+    lower = word.lower()
+    if not word[0].isalpha() or not _word_ok(word, people) or lower in people.conjunctions:
+        return False
+    if word[0].isupper():
+        if word.isupper() and len(word) <= 4:
+            return lower in people.names  # "HR and QC": acronyms
+        return lower not in people.english or lower in people.names
+    if word[0].islower():
+        return lower in people.names and lower not in people.common
+    return lower in people.names or lower not in people.common
 
 
 def _in_place(text: str, start: int, end: int, people: _People) -> bool:
