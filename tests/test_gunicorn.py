@@ -68,22 +68,29 @@ def gunicorn(
     """gunicorn serving wsgi:app on loopback, configured from the environment; its base URL."""
     port = free_port()
     env = production_environment(database_url, keys, port, **settings)
+    command = [sys.executable, "-m", "gunicorn", *args, "--bind", f"127.0.0.1:{port}", "wsgi:app"]
+    with serving(command, env, port, log_path) as base:
+        yield base
+
+
+@contextmanager
+def serving(command: list[str], env: dict[str, str], port: int, log_path: Path) -> Iterator[str]:
+    """`command` running from the checkout until its /healthz answers on `port`; its base URL."""
     log = log_path.open("w")
-    process = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", *args, "--bind", f"127.0.0.1:{port}", "wsgi:app"],
-        cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT,
+    process = subprocess.Popen(  # noqa: S603
+        command, cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT
     )
     base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            urllib.request.urlopen(f"{base}/healthz", timeout=5).read()  # noqa: S310
-            break
-        except OSError:
-            if process.poll() is not None or time.monotonic() > deadline:
-                pytest.fail(log_path.read_text())
-            time.sleep(0.2)
     try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                urllib.request.urlopen(f"{base}/healthz", timeout=5).read()  # noqa: S310
+                break
+            except OSError:
+                if process.poll() is not None or time.monotonic() > deadline:
+                    pytest.fail(log_path.read_text())
+                time.sleep(0.2)
         yield base
     finally:
         process.terminate()
@@ -153,32 +160,14 @@ def test_the_procfile_access_log_names_paths_without_query_strings(
         WEB_CONCURRENCY="1",
     )
     log_path = tmp_path / "web.log"
-    with log_path.open("w") as log:
-        process = subprocess.Popen(  # noqa: S603
-            ["/bin/sh", "-c", f"exec {web}"],
-            cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT,
+    with serving(["/bin/sh", "-c", f"exec {web}"], env, port, log_path) as base:
+        # A monitor's search: words of worker texts, in the query string and the Referer.
+        search = urllib.request.Request(  # noqa: S310
+            f"{base}/admin/?q=overtime+unpaid+dormitory",
+            headers={"Referer": f"{base}/admin/?q=wages+withheld+passport"},
         )
-        base = f"http://127.0.0.1:{port}"
-        try:
-            deadline = time.monotonic() + 60
-            while True:
-                try:
-                    urllib.request.urlopen(f"{base}/healthz", timeout=5).read()  # noqa: S310
-                    break
-                except OSError:
-                    if process.poll() is not None or time.monotonic() > deadline:
-                        pytest.fail(log_path.read_text())
-                    time.sleep(0.2)
-            # A monitor's search: words of worker texts, in the query string and the Referer.
-            search = urllib.request.Request(  # noqa: S310
-                f"{base}/admin/?q=overtime+unpaid+dormitory",
-                headers={"Referer": f"{base}/admin/?q=wages+withheld+passport"},
-            )
-            with contextlib.suppress(urllib.error.HTTPError):
-                urllib.request.urlopen(search, timeout=30).read()  # noqa: S310
-        finally:
-            process.terminate()
-            process.wait(timeout=30)
+        with contextlib.suppress(urllib.error.HTTPError):
+            urllib.request.urlopen(search, timeout=30).read()  # noqa: S310
     logged = log_path.read_text()
     assert "GET /admin/ " in logged, logged
     for word in ("overtime", "dormitory", "wages", "passport", "?q="):
